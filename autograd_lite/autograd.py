@@ -1,0 +1,201 @@
+"""Reverse mode: walk a recorded graph from its outputs back to its inputs.
+
+`backward()` accumulates gradients into the leaves' `.grad`; `grad()` returns
+them instead. Both run `_run`, which orders the graph without recursion (a
+chain of a million ops is fine), calls each op's vjp once, and then frees the
+graph unless asked to keep it.
+"""
+import weakref
+
+import numpy as np
+
+from . import anomaly, ops
+from .grad_mode import set_grad_enabled
+from .value import Value
+
+retained = weakref.WeakSet()  # non-leaf values whose .grad the user asked to keep
+
+
+def _graph_order(roots):
+    """Every value that requires grad and leads to a root, inputs before the values made from them."""
+    order, seen = [], set()
+    stack = [(root, False) for root in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        record = node._node
+        if record is not None and record[1] is not None:
+            for parent in record[1]:
+                if isinstance(parent, Value) and parent.requires_grad and id(parent) not in seen:
+                    stack.append((parent, False))
+    return order
+
+
+def _freed_error(node):
+    return RuntimeError(
+        f"Trying to backward through the graph a second time: the saved values of op "
+        f"'{node.op}' (output shape {node.shape}) were freed by an earlier backward(). "
+        f"Pass retain_graph=True to the first backward() (or grad()) to keep the graph.")
+
+
+def _version_error(node, index, parent, saved):
+    label = f"'{parent.name}'" if parent.name else "an unnamed value"
+    return RuntimeError(
+        f"A value needed to compute the gradient of op '{node.op}' was modified in place: its "
+        f"input {index} ({label}, shape {parent.shape}) is at version {parent._version}, "
+        f"expected version {saved}. Change .data only after backward() has used the graph "
+        f"(e.g. optimizer.step() after loss.backward()), or run a new forward pass.")
+
+
+def _check_versions(node, inputs, versions):
+    if node._version:
+        raise _version_error(node, "(its output)", node, 0)
+    for index, (parent, saved) in enumerate(zip(inputs, versions)):
+        if isinstance(parent, Value) and parent._version != saved:
+            raise _version_error(node, index, parent, saved)
+
+
+def _accumulate(value, g):
+    value._g = g if value._g is None else value._g + g
+
+
+def _store_grad(value, g):
+    """`.grad += g` as a numpy array of the value's own shape and dtype."""
+    g = g._data if isinstance(g, Value) else g
+    if value.grad is None:
+        value.grad = np.array(g, dtype=value.dtype)  # a copy: g may be shared with others
+    else:
+        value.grad += g
+
+
+def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
+    """Propagate `root_grads` back from `roots`; return the gradients reaching `inputs`."""
+    order = _graph_order(roots)
+    wanted = {id(x): i for i, x in enumerate(inputs)} if inputs is not None else None
+    found = [None] * len(inputs) if inputs is not None else None
+    check_nan = anomaly.state.enabled
+    try:
+        for root, g in zip(roots, root_grads):
+            _accumulate(root, g)
+        with set_grad_enabled(create_graph):
+            for node in reversed(order):
+                g, node._g = node._g, None
+                if g is None:
+                    continue
+                if wanted is not None:
+                    if id(node) in wanted:
+                        found[wanted[id(node)]] = g
+                elif node._node is None or (retained and node in retained):
+                    _store_grad(node, g)
+                record = node._node
+                if record is None:
+                    continue
+                prim, args, kwargs, versions = record
+                if args is None:
+                    raise _freed_error(node)
+                _check_versions(node, args, versions)
+                if create_graph:
+                    grads = prim.vjp(g, node, *args, **kwargs)
+                else:
+                    grads = prim.vjp(g, node._data,
+                                     *[a._data if isinstance(a, Value) else a for a in args],
+                                     **kwargs)
+                for index, (parent, pg) in enumerate(zip(args, grads)):
+                    if pg is None or not isinstance(parent, Value) or not parent.requires_grad:
+                        continue
+                    if check_nan:
+                        anomaly.check_backward(prim.name, index, pg, node._site)
+                    if np.shape(pg) != parent.shape:
+                        pg = ops.sum_to(pg, shape=parent.shape)
+                    _accumulate(parent, pg)
+                if not retain_graph:
+                    node._node = (prim, None, None, None)
+    finally:
+        for node in order:
+            node._g = None
+    return found
+
+
+def _as_list(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _seed_grads(outputs, grads, create_graph):
+    """The starting gradient of each output: ones for scalars, else what the user passed."""
+    grads = _as_list(grads) if grads is not None else [None] * len(outputs)
+    if len(grads) != len(outputs):
+        raise ValueError(f"got {len(grads)} gradients for {len(outputs)} outputs")
+    seeds = []
+    for out, g in zip(outputs, grads):
+        if g is None:
+            if out.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs, but the output has "
+                    f"shape {out.shape}; pass grad= (an array of that shape), or reduce it first, "
+                    f"e.g. out.sum().backward()")
+            g = np.ones_like(out._data)
+        elif isinstance(g, Value):
+            g = g if create_graph else g._data
+        else:
+            g = np.asarray(g, dtype=out.dtype)
+        if np.shape(g) != out.shape:
+            raise ValueError(
+                f"backward: gradient shape {np.shape(g)} does not match output shape {out.shape}")
+        if create_graph and not isinstance(g, Value):
+            g = Value(g, requires_grad=False)
+        seeds.append(g)
+    return seeds
+
+
+def backward(output, grad=None, retain_graph=False, create_graph=False):
+    """Accumulate d(output)/d(leaf) into `.grad` of every leaf that requires grad."""
+    if not isinstance(output, Value):
+        raise TypeError(f"backward: expected a Value, got {type(output).__name__}")
+    if not output.requires_grad:
+        raise RuntimeError(
+            "backward: this value does not require grad and has no graph (it was made from "
+            "constants only, or under no_grad())")
+    seeds = _seed_grads([output], [grad] if grad is not None else None, create_graph)
+    _run([output], seeds, retain_graph or create_graph, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """d(outputs)/d(inputs) as a tuple of `Value`s, without touching any `.grad`.
+
+    With `create_graph=True` the results are themselves differentiable, so
+    second and higher derivatives come from calling `grad` again.
+    """
+    outputs, inputs = _as_list(outputs), _as_list(inputs)
+    for x in outputs + inputs:
+        if not isinstance(x, Value):
+            raise TypeError(f"grad: outputs and inputs must be Values, got {type(x).__name__}")
+    for i, x in enumerate(inputs):
+        if not x.requires_grad:
+            raise RuntimeError(f"grad: input {i} (shape {x.shape}) does not require grad")
+    live = [o for o in outputs if o.requires_grad]
+    if retain_graph is None:
+        retain_graph = create_graph
+    seeds = _seed_grads(outputs, grad_outputs, create_graph)
+    pairs = [(o, s) for o, s in zip(outputs, seeds) if o.requires_grad]
+    found = _run([o for o, _ in pairs], [s for _, s in pairs], retain_graph, create_graph,
+                 inputs) if live else [None] * len(inputs)
+    result = []
+    for i, (x, g) in enumerate(zip(inputs, found)):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad: input {i} (shape {x.shape}) was not used to compute the outputs; "
+                    f"pass allow_unused=True to get None for it")
+            result.append(None)
+        elif isinstance(g, Value):
+            result.append(g)
+        else:
+            result.append(Value(g, requires_grad=False, dtype=x.dtype))
+    return tuple(result)

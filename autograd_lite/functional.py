@@ -1,0 +1,73 @@
+"""Functions built from the primitives in `ops.py` (no gradient code of their own).
+
+Because they are compositions, their gradients, and their second
+derivatives, come from the table for free.
+"""
+import numbers
+
+import numpy as np
+
+from . import ops
+from .value import Value
+
+
+def _pair(x, what):
+    if isinstance(x, numbers.Integral):
+        return (int(x), int(x))
+    if len(x) != 2:
+        raise ValueError(f"{what} must be an int or a pair of ints, got {x!r}")
+    return tuple(int(v) for v in x)
+
+
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along `axis`, computed stably through log_softmax."""
+    return ops.exp(log_softmax(x, axis=axis))
+
+
+def log_softmax(x, axis=-1):
+    """x - logsumexp(x) along `axis`: stable for any logits."""
+    return x - ops.logsumexp(x, axis=axis, keepdims=True)
+
+
+def _check_4d(op, name, x):
+    if np.ndim(x) != 4:
+        raise ValueError(f"{op}: {name} must be 4-D (N, C, H, W), got shape {np.shape(x)}")
+
+
+def conv2d(x, w, b=None, stride=1, padding=0):
+    """2-D cross-correlation, PyTorch layout: x (N, C, H, W), w (O, C, KH, KW), b (O,).
+
+    Pads, takes every KHxKW window (a strided view), then one matrix product.
+    """
+    x = x if isinstance(x, Value) else Value(x, requires_grad=False)
+    _check_4d("conv2d", "input", x)
+    _check_4d("conv2d", "weight", w)
+    stride, (ph, pw) = _pair(stride, "stride"), _pair(padding, "padding")
+    n, c, h, wd = x.shape
+    o, wc, kh, kw = np.shape(w)
+    if wc != c:
+        raise ValueError(f"conv2d: input has {c} channels (shape {x.shape}) but weight expects "
+                         f"{wc} (shape {np.shape(w)})")
+    if h + 2 * ph < kh or wd + 2 * pw < kw:
+        raise ValueError(f"conv2d: kernel {kh}x{kw} is larger than the padded input "
+                         f"{h + 2 * ph}x{wd + 2 * pw} (input shape {x.shape})")
+    if ph or pw:
+        x = ops.pad(x, padding=((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    patches = ops.windows(x, size=(kh, kw), stride=stride)          # N, C, OH, OW, KH, KW
+    oh, ow = patches.shape[2], patches.shape[3]
+    columns = patches.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * kh * kw)
+    out = columns @ ops.reshape(w, shape=(o, c * kh * kw)).T        # N*OH*OW, O
+    if b is not None:
+        out = out + b
+    return out.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
+
+
+def max_pool2d(x, kernel_size, stride=None):
+    """Max over each kernel_size window, `stride` apart (default: the kernel size)."""
+    x = x if isinstance(x, Value) else Value(x, requires_grad=False)
+    _check_4d("max_pool2d", "input", x)
+    kh, kw = _pair(kernel_size, "kernel_size")
+    stride = _pair(stride, "stride") if stride is not None else (kh, kw)
+    if x.shape[2] < kh or x.shape[3] < kw:
+        raise ValueError(f"max_pool2d: kernel {kh}x{kw} is larger than the input (shape {x.shape})")
+    return ops.windows(x, size=(kh, kw), stride=stride).max(axis=(4, 5))

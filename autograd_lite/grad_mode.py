@@ -1,0 +1,69 @@
+"""Switching gradient recording on and off: `no_grad` and `enable_grad`.
+
+The switch is per thread, so one thread evaluating a model under `no_grad`
+never stops another thread from recording its training graph.
+"""
+import functools
+import threading
+
+
+class _GradState(threading.local):
+    enabled = True  # every new thread starts with recording on
+
+
+_state = _GradState()
+
+
+def is_grad_enabled():
+    """True when operations on values that require grad are being recorded."""
+    return _state.enabled
+
+
+class _GradMode:
+    """A context manager that is also a decorator, like PyTorch's."""
+
+    _mode = True
+
+    def __enter__(self):
+        self._previous = _state.enabled
+        _state.enabled = self._mode
+        return self
+
+    def __exit__(self, *exc):
+        _state.enabled = self._previous
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Nothing computed inside is recorded: results are constants (`requires_grad=False`)."""
+
+    _mode = False
+
+
+class enable_grad(_GradMode):
+    """Turns recording back on inside a `no_grad` block."""
+
+    _mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """Recording on or off according to `mode`."""
+
+    def __init__(self, mode):
+        self._mode = bool(mode)
+
+    def __call__(self, fn):
+        mode = self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+        return wrapper

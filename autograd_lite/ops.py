@@ -1,0 +1,299 @@
+"""The table of primitives: every op's forward next to its vector-Jacobian product.
+
+Each entry is `name = primitive(name, forward, vjp)`. A vjp receives the
+upstream gradient `g`, the forward result `ans` and the op's inputs, and
+returns one gradient per input. It uses only operators, methods and other
+entries of this table, so one definition serves numpy arrays (a plain
+backward) and `Value`s (`create_graph=True`: the backward is recorded too,
+which is what makes second and higher derivatives work).
+
+Gradients may come back in a broadcast shape; the engine sums them back to
+each input's shape with `sum_to`, so no vjp has to care about broadcasting.
+Masks (where an input was positive, which element was the max) are taken
+from the raw data: their derivative is zero almost everywhere.
+"""
+import builtins
+import numbers
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .value import Value, primitive, _raw
+
+
+def _like(mask, g):
+    """A numpy mask in g's float dtype, so float32 gradients stay float32."""
+    return np.asarray(mask).astype(g.dtype, copy=False)
+
+
+def _kept_shape(shape, axis):
+    """`shape` with the reduced axes kept as size 1 (what keepdims=True gives)."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = {a % len(shape) for a in ((axis,) if isinstance(axis, numbers.Integral) else axis)}
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def count_reduced(shape, axis):
+    """How many elements a reduction over `axis` folds into each result."""
+    return int(np.prod(shape)) // builtins.max(int(np.prod(_kept_shape(shape, axis))), 1)
+
+
+def _expand(g, shape, axis):
+    """Broadcast a reduction's gradient `g` back to the input's `shape`."""
+    return broadcast_to(g.reshape(_kept_shape(shape, axis)), shape)
+
+
+def _sum_to_forward(x, shape):
+    if np.shape(x) == shape:
+        return x
+    lead = np.ndim(x) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
+    return np.sum(x, axis=axes).reshape(shape)
+
+
+# --- broadcasting: each is the other's vjp -------------------------------------
+sum_to = primitive("sum_to", _sum_to_forward,
+                   lambda g, ans, x, shape: (broadcast_to(g, np.shape(x)),))
+broadcast_to = primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
+                         lambda g, ans, x, shape: (sum_to(g, np.shape(x)),))
+
+# --- arithmetic -------------------------------------------------------------------
+add = primitive("add", np.add, lambda g, ans, a, b: (g, g))
+sub = primitive("sub", np.subtract, lambda g, ans, a, b: (g, -g))
+mul = primitive("mul", np.multiply, lambda g, ans, a, b: (g * b, g * a))
+div = primitive("div", np.true_divide, lambda g, ans, a, b: (g / b, -g * ans / b))
+neg = primitive("neg", np.negative, lambda g, ans, x: (-g,))
+
+
+def _pow_scalar_vjp(g, ans, x, exponent):
+    if exponent == 0:
+        return (g * 0.0,)
+    return (g * exponent * x ** (exponent - 1),)
+
+
+pow_scalar = primitive("pow", lambda x, exponent: np.power(x, exponent), _pow_scalar_vjp)
+
+
+def _power_vjp(g, ans, a, b):
+    # d/db a**b = a**b log a; at a == 0 PyTorch (and the limit for b > 0) give 0
+    safe_a = where(_raw(a) == 0, 1.0, a)
+    return g * b * a ** (b - 1), g * ans * log(safe_a)
+
+
+power = primitive("pow", np.power, _power_vjp)
+
+
+def _matmul_vjp(g, ans, a, b):
+    if np.ndim(a) == 1 and np.ndim(b) == 1:
+        return g * b, g * a
+    if np.ndim(a) == 1:  # (n,) @ (..., n, m) -> (..., m)
+        return ((b @ g.reshape(g.shape + (1,))).reshape(g.shape[:-1] + (b.shape[-2],)),
+                a.reshape((-1, 1)) * g.reshape(g.shape[:-1] + (1, g.shape[-1])))
+    if np.ndim(b) == 1:  # (..., n, m) @ (m,) -> (..., n)
+        return (g.reshape(g.shape + (1,)) * b,
+                (a.swapaxes(-1, -2) @ g.reshape(g.shape + (1,))).reshape(g.shape[:-1] + (a.shape[-1],)))
+    return g @ b.swapaxes(-1, -2), a.swapaxes(-1, -2) @ g
+
+
+matmul = primitive("matmul", np.matmul, _matmul_vjp)
+
+# --- elementwise functions ----------------------------------------------------------
+exp = primitive("exp", np.exp, lambda g, ans, x: (g * ans,))
+log = primitive("log", np.log, lambda g, ans, x: (g / x,))
+sqrt = primitive("sqrt", np.sqrt, lambda g, ans, x: (g / (2.0 * ans),))
+abs = primitive("abs", np.abs, lambda g, ans, x: (g * np.sign(_raw(x)),))
+tanh = primitive("tanh", np.tanh, lambda g, ans, x: (g * (1.0 - ans * ans),))
+sigmoid = primitive("sigmoid", lambda x: np.exp(-np.logaddexp(0.0, -x)),
+                    lambda g, ans, x: (g * ans * (1.0 - ans),))
+relu = primitive("relu", lambda x: np.maximum(x, 0.0),
+                 lambda g, ans, x: (g * (_raw(x) > 0),))
+leaky_relu = primitive(
+    "leaky_relu", lambda x, negative_slope: np.where(x > 0, x, x * negative_slope),
+    lambda g, ans, x, negative_slope: (g * _like(np.where(_raw(x) > 0, 1.0, negative_slope), g),))
+sin = primitive("sin", np.sin, lambda g, ans, x: (g * cos(x),))
+cos = primitive("cos", np.cos, lambda g, ans, x: (-g * sin(x),))
+
+
+def _clip_vjp(g, ans, x, lo, hi):
+    inside = np.ones(np.shape(x), dtype=bool)
+    if lo is not None:
+        inside &= _raw(x) >= lo
+    if hi is not None:
+        inside &= _raw(x) <= hi
+    return (g * inside,)
+
+
+clip = primitive("clip", lambda x, lo, hi: np.clip(x, lo, hi), _clip_vjp)
+
+
+def _where_forward(a, b, cond):
+    return np.where(cond, a, b)
+
+
+where_ = primitive("where", _where_forward, lambda g, ans, a, b, cond: (g * cond, g * ~cond))
+
+
+def where(cond, a, b):
+    """`a` where `cond` is true, else `b` (numpy broadcasting); cond is not differentiated."""
+    return where_(a, b, cond=np.asarray(_raw(cond), dtype=bool))
+
+
+def _extremum_weights(a, b, a_wins):
+    """Gradient share of `a`: 1 where it wins, 1/2 on ties (PyTorch's rule), else 0."""
+    a, b = _raw(a), _raw(b)
+    return np.where(a == b, 0.5, np.where(a_wins(a, b), 1.0, 0.0))
+
+
+def _maximum_vjp(g, ans, a, b):
+    share = _like(_extremum_weights(a, b, np.greater), g)
+    return g * share, g * (1.0 - share)
+
+
+def _minimum_vjp(g, ans, a, b):
+    share = _like(_extremum_weights(a, b, np.less), g)
+    return g * share, g * (1.0 - share)
+
+
+maximum = primitive("maximum", np.maximum, _maximum_vjp)
+minimum = primitive("minimum", np.minimum, _minimum_vjp)
+
+# --- reductions ---------------------------------------------------------------------
+sum = primitive("sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+                lambda g, ans, x, axis=None, keepdims=False: (_expand(g, np.shape(x), axis),))
+mean = primitive(
+    "mean", lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims),
+    lambda g, ans, x, axis=None, keepdims=False:
+        (_expand(g, np.shape(x), axis) / count_reduced(np.shape(x), axis),))
+
+
+def _extremum_vjp(g, ans, x, axis=None, keepdims=False):
+    # ties share the gradient equally, which is also what central differences see
+    hit = _raw(x) == np.reshape(_raw(ans), _kept_shape(np.shape(x), axis))
+    share = _like(hit / np.sum(hit, axis=axis, keepdims=True), g)
+    return (_expand(g, np.shape(x), axis) * share,)
+
+
+max = primitive("max", lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
+                _extremum_vjp)
+min = primitive("min", lambda x, axis=None, keepdims=False: np.min(x, axis=axis, keepdims=keepdims),
+                _extremum_vjp)
+
+
+def _logsumexp_forward(x, axis=None, keepdims=False):
+    top = np.max(x, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    out = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
+    return out if keepdims else np.reshape(out, np.shape(np.sum(x, axis=axis)))
+
+
+def _logsumexp_vjp(g, ans, x, axis=None, keepdims=False):
+    kept = _kept_shape(np.shape(x), axis)
+    return (_expand(g, np.shape(x), axis) * exp(x - ans.reshape(kept)),)
+
+
+logsumexp = primitive("logsumexp", _logsumexp_forward, _logsumexp_vjp)
+
+# --- shape and indexing -------------------------------------------------------------
+reshape = primitive("reshape", lambda x, shape: np.reshape(x, shape),
+                    lambda g, ans, x, shape: (g.reshape(np.shape(x)),))
+
+
+def _transpose_vjp(g, ans, x, axes):
+    if axes is None:
+        return (g.transpose(),)
+    return (g.transpose(tuple(np.argsort([a % np.ndim(x) for a in axes]))),)
+
+
+transpose = primitive("transpose", lambda x, axes: np.transpose(x, axes), _transpose_vjp)
+
+
+def as_index(index):
+    """Turn `Value`s and lists inside an index into numpy arrays (they are never differentiated)."""
+    if isinstance(index, tuple):
+        return tuple(as_index(i) for i in index)
+    if isinstance(index, Value):
+        return np.asarray(index._data).astype(np.intp) if index.dtype.kind == "f" else index._data
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def _is_basic(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(p, (numbers.Integral, slice, type(None), type(Ellipsis))) for p in parts)
+
+
+def _index_add_forward(g, index, shape):
+    out = np.zeros(shape, dtype=np.result_type(g))
+    if _is_basic(index):
+        out[index] = g
+    else:
+        np.add.at(out, index, g)
+    return out
+
+
+getitem = primitive("getitem", lambda x, index: x[index],
+                    lambda g, ans, x, index: (index_add(g, index=index, shape=np.shape(x)),))
+index_add = primitive("index_add", _index_add_forward,
+                      lambda g, ans, x, index, shape: (getitem(g, index=index),))
+
+
+def _concatenate_vjp(g, ans, *xs, axis=0):
+    axis = axis % np.ndim(ans)
+    ends = np.cumsum([np.shape(x)[axis] for x in xs])
+    lead = (slice(None),) * axis
+    return tuple(g[lead + (slice(end - np.shape(x)[axis], end),)] for x, end in zip(xs, ends))
+
+
+concatenate_ = primitive("concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis),
+                         _concatenate_vjp)
+
+
+def _stack_vjp(g, ans, *xs, axis=0):
+    lead = (slice(None),) * (axis % np.ndim(ans))
+    return tuple(g[lead + (i,)] for i in range(len(xs)))
+
+
+stack_ = primitive("stack", lambda *xs, axis=0: np.stack(xs, axis=axis), _stack_vjp)
+
+
+def concatenate(values, axis=0):
+    """Join values along an existing axis (numpy.concatenate)."""
+    return concatenate_(*values, axis=axis)
+
+
+def stack(values, axis=0):
+    """Join values along a new axis (numpy.stack)."""
+    return stack_(*values, axis=axis)
+
+
+# --- convolution building blocks: zero padding and sliding windows -----------------
+def _pad_vjp(g, ans, x, padding):
+    return (g[tuple(slice(lo, lo + n) for (lo, _), n in zip(padding, np.shape(x)))],)
+
+
+pad = primitive("pad", lambda x, padding: np.pad(x, padding), _pad_vjp)
+
+
+def _windows_forward(x, size, stride):
+    """(N, C, H, W) -> (N, C, OH, OW, KH, KW): every KHxKW patch, `stride` (SH, SW) apart (a view)."""
+    return sliding_window_view(x, size, axis=(2, 3))[:, :, ::stride[0], ::stride[1]]
+
+
+def _fold_forward(g, size, stride, shape):
+    """Adjoint of `windows`: add every patch back where it came from."""
+    out = np.zeros(shape, dtype=np.result_type(g))
+    (oh, ow), (sh, sw) = g.shape[2:4], stride
+    for i in range(size[0]):
+        for j in range(size[1]):
+            out[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += g[:, :, :, :, i, j]
+    return out
+
+
+windows = primitive("windows", _windows_forward,
+                    lambda g, ans, x, size, stride:
+                        (fold(g, size=size, stride=stride, shape=np.shape(x)),))
+fold = primitive("fold", _fold_forward,
+                 lambda g, ans, x, size, stride, shape: (windows(g, size=size, stride=stride),))

@@ -1,0 +1,326 @@
+"""`Value`: a numpy array that remembers how it was computed.
+
+Each `Value` made by an op keeps a small record, `(primitive, inputs, kwargs,
+versions)`, that `backward()` walks in reverse. A value made outside any
+recording (a leaf, a constant, or anything under `no_grad`) keeps none.
+
+The ops themselves live in `ops.py`, one table entry each; this file only
+holds the value type and `apply`, the one place where an op is recorded.
+"""
+import numbers
+
+import numpy as np
+
+from . import anomaly
+from .grad_mode import _state as _grad_state
+
+# Operand types an arithmetic operator accepts; anything else gives Python's
+# own "unsupported operand type(s)" TypeError.
+_OPERANDS = (numbers.Number, np.ndarray, np.generic, list, tuple)
+
+
+class Primitive:
+    """One differentiable operation: its forward and its vector-Jacobian product.
+
+    `forward(*arrays, **kwargs)` computes the result from numpy arrays.
+    `vjp(g, ans, *inputs, **kwargs)` returns one gradient per input (None where
+    an input gets none). It is written with operators, methods and other
+    primitives only, so it works on numpy arrays (ordinary backward) and on
+    `Value`s (`create_graph=True`, where the backward is itself recorded).
+    """
+
+    __slots__ = ("name", "forward", "vjp")
+
+    def __init__(self, name, forward, vjp):
+        self.name, self.forward, self.vjp = name, forward, vjp
+
+    def __repr__(self):
+        return f"<primitive {self.name}>"
+
+
+def primitive(name, forward, vjp):
+    """Make the user-facing function for an op.
+
+    Called with numpy arrays only it just runs `forward` (that is how `vjp`s
+    run in an ordinary backward); called with any `Value` it records the op.
+    """
+    prim = Primitive(name, forward, vjp)
+
+    def op(*args, **kwargs):
+        for a in args:
+            if isinstance(a, Value):
+                return apply(prim, args, kwargs)
+        return forward(*args, **kwargs)
+
+    op.__name__ = op.__qualname__ = name
+    op.primitive = prim
+    return op
+
+
+def _describe_inputs(args):
+    return ", ".join(str(np.shape(a.data if isinstance(a, Value) else a)) for a in args)
+
+
+def apply(prim, args, kwargs):
+    """Run `prim` forward on the inputs' data and record it if any input needs grad."""
+    datas = [a._data if isinstance(a, Value) else a for a in args]
+    try:
+        out = prim.forward(*datas, **kwargs)
+    except (ValueError, IndexError) as error:
+        raise type(error)(
+            f"{prim.name}: invalid input shapes {_describe_inputs(args)}: {error}") from None
+    node = None
+    if _grad_state.enabled:
+        for a in args:
+            if isinstance(a, Value) and a.requires_grad:
+                node = (prim, args, kwargs,
+                        tuple([a._version if isinstance(a, Value) else 0 for a in args]))
+                break
+    value = Value.__new__(Value)
+    value._data = out
+    value.grad = None
+    value.name = None
+    value._node = node
+    value.requires_grad = node is not None
+    value._version = 0
+    value._g = None
+    value._site = None
+    if anomaly.state.enabled:
+        value._site = anomaly.user_frame()
+        anomaly.check_forward(prim.name, out, datas, value._site)
+    return value
+
+
+def _to_array(data, dtype):
+    """numpy array from user data, with a clear error for what cannot be one."""
+    if isinstance(data, Value):
+        data = data._data
+    try:
+        array = np.array(data, dtype=dtype)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"Value: data must be a number, a rectangular nested list or a numpy array; "
+            f"got {type(data).__name__}: {error}") from None
+    if array.dtype.kind not in "fiub":
+        raise TypeError(
+            f"Value: data must be numeric, got {type(data).__name__} "
+            f"(numpy dtype {array.dtype})")
+    return array
+
+
+class Value:
+    """A scalar or numpy-backed tensor that records the operations applied to it.
+
+    `Value(data, requires_grad=True, dtype=None, name=None)`: `data` is a
+    number, a nested list or an array (copied, like `torch.tensor`). Integers
+    become float64, float32 stays float32. After `backward()`, `.grad` holds
+    d(output)/d(this value) as a numpy array of `.data`'s shape.
+    """
+
+    __slots__ = ("_data", "grad", "requires_grad", "name", "_node", "_version", "_g",
+                 "_site", "__weakref__")
+    __array_ufunc__ = None  # numpy defers to our reflected operators: array * Value -> Value
+    __hash__ = object.__hash__  # == is elementwise, identity is the hash
+
+    def __init__(self, data, requires_grad=True, dtype=None, name=None):
+        array = _to_array(data, dtype)
+        if array.dtype.kind != "f":
+            if dtype is not None and requires_grad:
+                raise TypeError(
+                    f"Value: only floating-point values can require gradients, "
+                    f"got dtype {array.dtype}; pass a float dtype or requires_grad=False")
+            if dtype is None:
+                array = array.astype(np.float64)
+        self._data = array
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.name = name
+        self._node = None
+        self._version = 0
+        self._g = None
+        self._site = None
+
+    # --- data and its version -------------------------------------------------
+    @property
+    def data(self):
+        """The numpy array. Assigning to it (`v.data = ...`, `v.data -= ...`) bumps its version."""
+        return self._data
+
+    @data.setter
+    def data(self, new):
+        self._data = new if isinstance(new, np.ndarray) else np.asarray(new)
+        self._version += 1
+
+    # --- what it is -----------------------------------------------------------
+    shape = property(lambda self: np.shape(self._data), doc="Shape of `.data`.")
+    ndim = property(lambda self: np.ndim(self._data), doc="Number of dimensions.")
+    size = property(lambda self: np.size(self._data), doc="Number of elements.")
+    dtype = property(lambda self: self._data.dtype, doc="numpy dtype of `.data`.")
+
+    @property
+    def op(self):
+        """Name of the op that produced this value; '' for leaves and constants."""
+        return self._node[0].name if self._node is not None else ""
+
+    @property
+    def is_leaf(self):
+        """True for values no recorded op produced (parameters, inputs, constants)."""
+        return self._node is None
+
+    @property
+    def parents(self):
+        """The op's inputs as `Value`s (constants wrapped); () for leaves or freed graphs."""
+        if self._node is None or self._node[1] is None:
+            return ()
+        return tuple(a if isinstance(a, Value) else Value(a, requires_grad=False)
+                     for a in self._node[1])
+
+    def item(self):
+        """The single element as a Python number."""
+        return self._data.item()
+
+    def numpy(self):
+        """The underlying numpy array (shared, not copied)."""
+        return self._data
+
+    def detach(self):
+        """A new leaf sharing this value's data, outside any graph."""
+        out = Value.__new__(Value)
+        Value.__init__(out, 0.0, requires_grad=False)
+        out._data = self._data
+        return out
+
+    def __repr__(self):
+        body = np.array2string(np.asarray(self._data), precision=4, threshold=20,
+                               separator=", ", prefix="Value(")
+        extras = []
+        if self.name:
+            extras.append(f"name={self.name!r}")
+        if self._node is not None:
+            extras.append(f"op={self.op!r}")
+        elif not self.requires_grad:
+            extras.append("requires_grad=False")
+        if self._data.dtype != np.float64:
+            extras.append(f"dtype={self._data.dtype}")
+        if self.grad is not None:
+            extras.append("grad=" + np.array2string(np.asarray(self.grad), precision=4,
+                                                    threshold=20, separator=", "))
+        return "Value(" + ", ".join([body] + extras) + ")"
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d Value")
+        return self.shape[0]
+
+    def __float__(self):
+        return float(self._data)
+
+    def __bool__(self):
+        return bool(self._data)
+
+    # --- gradients --------------------------------------------------------------
+    def backward(self, grad=None, retain_graph=False, create_graph=False):
+        """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad."""
+        from .autograd import backward
+        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+
+    def retain_grad(self):
+        """Keep `.grad` on this non-leaf value too during the next backward."""
+        from .autograd import retained
+        retained.add(self)
+        return self
+
+    def zero_grad(self):
+        """Forget the accumulated gradient (`.grad = None`)."""
+        self.grad = None
+
+    # --- comparisons give plain numpy bool arrays ---------------------------
+    def __lt__(self, other): return self._data < _raw(other)
+    def __le__(self, other): return self._data <= _raw(other)
+    def __gt__(self, other): return self._data > _raw(other)
+    def __ge__(self, other): return self._data >= _raw(other)
+    def __eq__(self, other): return self._data == _raw(other)
+    def __ne__(self, other): return self._data != _raw(other)
+
+
+    # --- arithmetic: each operator is one op from the table in ops.py -----------
+    def __add__(self, other): return ops.add(self, other) if isinstance(other, _OPERANDS_V) else NotImplemented
+    def __radd__(self, other): return ops.add(other, self) if isinstance(other, _OPERANDS) else NotImplemented
+    def __sub__(self, other): return ops.sub(self, other) if isinstance(other, _OPERANDS_V) else NotImplemented
+    def __rsub__(self, other): return ops.sub(other, self) if isinstance(other, _OPERANDS) else NotImplemented
+    def __mul__(self, other): return ops.mul(self, other) if isinstance(other, _OPERANDS_V) else NotImplemented
+    def __rmul__(self, other): return ops.mul(other, self) if isinstance(other, _OPERANDS) else NotImplemented
+    def __truediv__(self, other): return ops.div(self, other) if isinstance(other, _OPERANDS_V) else NotImplemented
+    def __rtruediv__(self, other): return ops.div(other, self) if isinstance(other, _OPERANDS) else NotImplemented
+    def __matmul__(self, other): return ops.matmul(self, other) if isinstance(other, _OPERANDS_V) else NotImplemented
+    def __rmatmul__(self, other): return ops.matmul(other, self) if isinstance(other, _OPERANDS) else NotImplemented
+    def __neg__(self): return ops.neg(self)
+    def __pos__(self): return self
+
+    def __pow__(self, other):
+        if isinstance(other, Value):
+            return ops.power(self, other)
+        if isinstance(other, (numbers.Real, np.generic)) and np.ndim(other) == 0:
+            return ops.pow_scalar(self, exponent=float(other))
+        return ops.power(self, other) if isinstance(other, _OPERANDS) else NotImplemented
+
+    def __rpow__(self, other):
+        return ops.power(other, self) if isinstance(other, _OPERANDS) else NotImplemented
+
+    def __getitem__(self, index): return ops.getitem(self, index=ops.as_index(index))
+
+    # --- elementwise functions --------------------------------------------------
+    def exp(self): return ops.exp(self)
+    def log(self): return ops.log(self)
+    def sqrt(self): return ops.sqrt(self)
+    def abs(self): return ops.abs(self)
+    __abs__ = abs
+    def tanh(self): return ops.tanh(self)
+    def sigmoid(self): return ops.sigmoid(self)
+    def relu(self): return ops.relu(self)
+    def leaky_relu(self, negative_slope=0.01): return ops.leaky_relu(self, negative_slope=negative_slope)
+    def sin(self): return ops.sin(self)
+    def cos(self): return ops.cos(self)
+    def clip(self, lo=None, hi=None): return ops.clip(self, lo=lo, hi=hi)
+
+    # --- reductions (numpy's axis/keepdims) -------------------------------------
+    def sum(self, axis=None, keepdims=False): return ops.sum(self, axis=axis, keepdims=keepdims)
+    def mean(self, axis=None, keepdims=False): return ops.mean(self, axis=axis, keepdims=keepdims)
+    def max(self, axis=None, keepdims=False): return ops.max(self, axis=axis, keepdims=keepdims)
+    def min(self, axis=None, keepdims=False): return ops.min(self, axis=axis, keepdims=keepdims)
+    def logsumexp(self, axis=None, keepdims=False): return ops.logsumexp(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, keepdims=False, ddof=0):
+        """Variance with numpy's default `ddof=0` (pass `ddof=1` for PyTorch's default)."""
+        centered = self - self.mean(axis=axis, keepdims=True)
+        count = ops.count_reduced(self.shape, axis)
+        return (centered * centered).sum(axis=axis, keepdims=keepdims) / (count - ddof)
+
+    # --- shape --------------------------------------------------------------------
+    def reshape(self, *shape):
+        shape = shape[0] if len(shape) == 1 and not isinstance(shape[0], numbers.Integral) else shape
+        return ops.reshape(self, shape=tuple(shape))
+
+    def transpose(self, *axes):
+        axes = axes[0] if len(axes) == 1 and not isinstance(axes[0], numbers.Integral) else axes
+        return ops.transpose(self, axes=tuple(axes) if axes else None)
+
+    T = property(lambda self: ops.transpose(self, axes=None), doc="All axes reversed, like numpy.")
+
+    def swapaxes(self, axis1, axis2):
+        axes = list(range(self.ndim))
+        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+        return ops.transpose(self, axes=tuple(axes))
+
+    def flatten(self): return ops.reshape(self, shape=(-1,))
+
+
+_OPERANDS_V = _OPERANDS + (Value,)
+
+
+def _raw(x):
+    """The numpy data behind `x` (a `Value`, an array or a number)."""
+    return x._data if isinstance(x, Value) else x
+
+
+from . import ops  # noqa: E402  (ops needs Value defined first)
