@@ -1,0 +1,16 @@
+"""nn: layers, losses, optimizers and training on top of autograd_lite, with PyTorch's names.
+
+    import nn
+    model = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1))
+    opt = nn.SGD(model.parameters(), lr=0.1)
+"""
+from . import init
+from .module import *          # noqa: F401,F403  Module, Parameter, Sequential, ModuleList
+from .layers import *          # noqa: F401,F403  Linear, Conv2d, MaxPool2d, Flatten, Dropout, BatchNorm1d, RNN
+from .activations import *     # noqa: F401,F403  Tanh, Sigmoid, ReLU, LeakyReLU, Identity, Snake
+from .mlp import *             # noqa: F401,F403  MLP
+from .serialization import *   # noqa: F401,F403  save, load
+from .losses import *          # noqa: F401,F403  mse_loss, ..., MSELoss, ...
+from .optim import *           # noqa: F401,F403  SGD, RMSprop, Adam, AdamW
+from .lr_scheduler import *    # noqa: F401,F403  StepLR, ExponentialLR, CosineAnnealingLR, ReduceLROnPlateau
+from .training import *        # noqa: F401,F403  fit, predict, score
