@@ -1,0 +1,83 @@
+"""Activation functions as modules, so they can sit in a `Sequential`.
+
+Each is one engine op (or a short formula of them): the module adds only a
+name and a place in the model's tree.
+"""
+import numpy as np
+
+from .module import Module, Parameter
+
+__all__ = ["Tanh", "Sigmoid", "ReLU", "LeakyReLU", "Identity", "Snake"]
+
+
+class Tanh(Module):
+    """tanh(x), in (-1, 1)."""
+
+    def forward(self, x):
+        return x.tanh()
+
+
+class Sigmoid(Module):
+    """1 / (1 + exp(-x)), in (0, 1); computed without overflow for large |x|."""
+
+    def forward(self, x):
+        return x.sigmoid()
+
+
+class ReLU(Module):
+    """max(x, 0)."""
+
+    def forward(self, x):
+        return x.relu()
+
+
+class LeakyReLU(Module):
+    """x for x > 0, negative_slope * x otherwise."""
+
+    def __init__(self, negative_slope=0.01):
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        return x.leaky_relu(self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder, or the "linear" activation)."""
+
+    def forward(self, x):
+        return x
+
+
+class Snake(Module):
+    """x + sin²(a·x) / a: the periodic activation of Ziyin, Hartwig & Ueda (2020).
+
+    A tanh or ReLU network extrapolates a periodic signal as a flat line or a
+    ramp; Snake's sin² term lets it keep oscillating, while the +x keeps it
+    monotone-ish and easy to optimize. Larger `a` means higher frequency.
+
+    `a` is a number, or an array broadcast over the last dimension (one
+    frequency per feature). With `learnable=True` it is a `Parameter` (named
+    `a`) trained with the rest of the model, as the paper suggests;
+    otherwise it is a fixed constant.
+    """
+
+    def __init__(self, a=1.0, learnable=False):
+        super().__init__()
+        a = np.array(a, dtype=np.float64)
+        if np.any(a == 0):
+            raise ValueError("Snake: frequency a must be non-zero (the formula divides by a)")
+        self.learnable = learnable
+        self.a = Parameter(a) if learnable else a
+
+    def forward(self, x):
+        s = (x * self.a).sin()
+        return x + s * s / self.a
+
+    def extra_repr(self):
+        a = self.a.data if self.learnable else self.a
+        shown = a.item() if a.ndim == 0 else f"array of shape {a.shape}"
+        return f"a={shown}" + (", learnable=True" if self.learnable else "")

@@ -1,0 +1,399 @@
+"""`Module`, `Parameter` and the two containers, `Sequential` and `ModuleList`.
+
+A `Module` is a piece of a model: it owns `Parameter`s (values to train),
+buffers (numpy arrays that are state but not trained, like BatchNorm's running
+statistics) and child modules. All three are registered just by assigning
+them as attributes, as in PyTorch:
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.hidden = nn.Linear(2, 4)     # a child module
+            self.scale = nn.Parameter(1.0)    # a parameter
+
+Registration is what lets `parameters()`, `state_dict()`, `train()`/`eval()`
+and the tree `repr` walk the whole model. Each module also learns its
+qualified name ("layers.0") when it is assigned into a parent, and names its
+parameters with it ("layers.0.weight"), so graph pictures and error messages
+say which layer a value belongs to. A module shared by two parents carries
+the name from the parent it was assigned into last.
+"""
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from autograd_lite import Value
+from autograd_lite.module_calls import record_module_call
+
+__all__ = ["Parameter", "Module", "Sequential", "ModuleList"]
+
+
+class Parameter(Value):
+    """A `Value` that a `Module` registers as trainable (`requires_grad=True` by default)."""
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad=True, name=None):
+        super().__init__(data, requires_grad=requires_grad, name=name)
+
+    def __repr__(self):
+        return "Parameter(" + super().__repr__()[len("Value("):]
+
+
+def _join(prefix, name):
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _wrap_input(x):
+    """numpy arrays and lists become constants, so `model(X)` works on raw data."""
+    if isinstance(x, (np.ndarray, np.generic, list)):
+        return Value(x, requires_grad=False)
+    return x
+
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class Module:
+    """Base class of every layer and model: subclass it and write `forward`."""
+
+    def __init__(self):
+        set_plain = super().__setattr__
+        set_plain("training", True)
+        set_plain("_parameters", OrderedDict())
+        set_plain("_buffers", OrderedDict())
+        set_plain("_modules", OrderedDict())
+        set_plain("_qualname", "")
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(
+            f'Module [{type(self).__name__}] is missing the required "forward" function')
+
+    def __call__(self, *args, **kwargs):
+        args = tuple(_wrap_input(a) for a in args)
+        kwargs = {k: _wrap_input(v) for k, v in kwargs.items()}
+        output = self.forward(*args, **kwargs)
+        label = f"{type(self).__name__}({self.extra_repr()})"
+        if self._qualname:
+            label = f"{self._qualname}: {label}"
+        for out in (output if isinstance(output, tuple) else (output,)):
+            try:
+                record_module_call(label, args, out)
+            except ValueError:  # bookkeeping for graph pictures never breaks a forward pass
+                pass
+        return output
+
+    # --- registration by attribute assignment ---------------------------------------
+    def _registries(self):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(
+                f"cannot assign parameters, buffers or modules before Module.__init__() call "
+                f"(call super().__init__() first in {type(self).__name__}.__init__)")
+        return self._parameters, self._buffers, self._modules
+
+    def __setattr__(self, name, value):
+        if isinstance(value, Parameter):
+            self.register_parameter(name, value)
+        elif isinstance(value, Module):
+            self.add_module(name, value)
+        elif name in self.__dict__.get("_parameters", ()):
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                                f"of {type(self).__name__} (nn.Parameter or None expected)")
+            self._parameters[name] = None
+        elif name in self.__dict__.get("_buffers", ()):
+            self.register_buffer(name, value)
+        elif name in self.__dict__.get("_modules", ()):
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as child module "
+                                f"'{name}' of {type(self).__name__} (nn.Module or None expected)")
+            self._modules[name] = None
+        else:
+            super().__setattr__(name, value)
+
+    def __getattr__(self, name):  # only called when ordinary lookup fails
+        for registry in ("_parameters", "_buffers", "_modules"):
+            found = self.__dict__.get(registry, {})
+            if name in found:
+                return found[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for registry in (self._parameters, self._buffers, self._modules):
+            if name in registry:
+                del registry[name]
+                return
+        super().__delattr__(name)
+
+    def _forget(self, name, keep):
+        """Drop `name` from the registries other than `keep` and from the plain attributes.
+
+        The `keep` registry is left alone so that re-assigning an entry keeps its place.
+        """
+        for registry in self._registries():
+            if registry is not keep:
+                registry.pop(name, None)
+        self.__dict__.pop(name, None)
+
+    def register_parameter(self, name, param):
+        """Add a parameter (or None, for an absent optional one like `bias=False`)."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{type(param).__name__}' as parameter '{name}' "
+                            f"of {type(self).__name__} (nn.Parameter or None expected)")
+        self._forget(name, keep=self._parameters)
+        self._parameters[name] = param
+        if param is not None:
+            param.name = _join(self._qualname, name)
+
+    def register_buffer(self, name, array):
+        """Add state that is saved in `state_dict()` but not trained (a numpy array or None)."""
+        self._registries()
+        if array is not None:
+            array = np.asarray(array._data if isinstance(array, Value) else array)
+        self._forget(name, keep=self._buffers)
+        self._buffers[name] = array
+
+    def add_module(self, name, module):
+        """Add a child module under `name` (what `self.name = module` does)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._forget(name, keep=self._modules)
+        self._modules[name] = module
+        if module is not None:
+            module._set_qualname(_join(self._qualname, name))
+
+    def _set_qualname(self, qualname):
+        """Name this module, its parameters and all its descendants after their place in the model."""
+        super().__setattr__("_qualname", qualname)
+        for name, param in self._parameters.items():
+            if param is not None:
+                param.name = _join(qualname, name)
+        for name, child in self._modules.items():
+            if child is not None:
+                child._set_qualname(_join(qualname, name))
+
+    # --- walking the tree -----------------------------------------------------------
+    def named_children(self):
+        for name, module in self._modules.items():
+            if module is not None:
+                yield name, module
+
+    def children(self):
+        for _, module in self.named_children():
+            yield module
+
+    def named_modules(self, prefix=""):
+        """(qualified name, module) for this module and every descendant, each once."""
+        seen = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            stack.extend(reversed([(_join(name, child_name), child)
+                                   for child_name, child in module.named_children()]))
+
+    def modules(self):
+        for _, module in self.named_modules():
+            yield module
+
+    def _named_members(self, registry, prefix, recurse):
+        seen = set()
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for module_name, module in modules:
+            for name, member in getattr(module, registry).items():
+                if member is None or id(member) in seen:
+                    continue
+                seen.add(id(member))
+                yield _join(module_name, name), member
+
+    def named_parameters(self, prefix="", recurse=True):
+        """(qualified name, parameter) pairs, like ("0.weight", Parameter); shared ones once."""
+        return self._named_members("_parameters", prefix, recurse)
+
+    def parameters(self, recurse=True):
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix="", recurse=True):
+        return self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse=True):
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    def apply(self, fn):
+        """Call `fn(module)` on every descendant and then on this module (e.g. custom init)."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # --- training state -----------------------------------------------------------
+    def train(self, mode=True):
+        """Training mode (Dropout drops, BatchNorm uses batch statistics) for the whole tree."""
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self):
+        """Evaluation mode: `train(False)`."""
+        return self.train(False)
+
+    def zero_grad(self, set_to_none=True):
+        """Forget every parameter's gradient: `.grad = None` (or zeros with set_to_none=False)."""
+        for param in self.parameters():
+            param.grad = None if set_to_none else np.zeros_like(param.data)
+
+    # --- state dict -----------------------------------------------------------------
+    def state_dict(self):
+        """OrderedDict of qualified name -> numpy copy of every parameter and buffer.
+
+        The order and names are PyTorch's (each module's parameters, then its
+        buffers, then its children), so the keys match the equivalent torch model's.
+        """
+        state = OrderedDict()
+        for module_name, module in self.named_modules():
+            for name, member in module._parameters.items():
+                if member is not None:
+                    state[_join(module_name, name)] = np.array(member.data)
+            for name, member in module._buffers.items():
+                if member is not None:
+                    state[_join(module_name, name)] = np.array(member)
+        return state
+
+    def _state_slots(self):
+        """qualified name -> (owning module, registry name, attribute name) for every entry."""
+        slots = {}
+        for module_name, module in self.named_modules():
+            for registry in ("_parameters", "_buffers"):
+                for name, member in getattr(module, registry).items():
+                    if member is not None:
+                        slots[_join(module_name, name)] = (module, registry, name)
+        return slots
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy arrays from `state_dict` into this model's parameters and buffers.
+
+        Every problem is reported at once and nothing is changed when there is
+        one: shapes must match always; with `strict=True` (the default) the keys
+        must match exactly too. Values are assigned with `.data =`, so a graph
+        built before the load refuses to backward through the old values.
+        Returns `(missing_keys, unexpected_keys)` like PyTorch.
+        """
+        slots = self._state_slots()
+        missing = [key for key in slots if key not in state_dict]
+        unexpected = [key for key in state_dict if key not in slots]
+        problems, arrays = [], {}
+        for key, (module, registry, name) in slots.items():
+            if key not in state_dict:
+                continue
+            new = state_dict[key]
+            new = np.asarray(new._data if isinstance(new, Value) else new)
+            old = getattr(module, registry)[name]
+            old_shape = np.shape(old._data if isinstance(old, Value) else old)
+            if new.shape != old_shape:
+                problems.append(f"size mismatch for {key}: copying an array of shape {new.shape}, "
+                                f"the shape in the current model is {old_shape}")
+            arrays[key] = new
+        if strict and unexpected:
+            problems.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(map(repr, unexpected)))
+        if strict and missing:
+            problems.insert(0, "Missing key(s) in state_dict: " + ", ".join(map(repr, missing)))
+        if problems:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                               + "\n\t".join(problems))
+        for key, new in arrays.items():
+            module, registry, name = slots[key]
+            if registry == "_parameters":
+                param = module._parameters[name]
+                param.data = np.array(new, dtype=param.dtype)
+            else:
+                module._buffers[name] = np.array(new, dtype=module._buffers[name].dtype)
+        return IncompatibleKeys(missing, unexpected)
+
+    # --- printing -------------------------------------------------------------------
+    def extra_repr(self):
+        """The layer's settings shown inside its repr, e.g. "in_features=2, out_features=4"."""
+        return ""
+
+    def __repr__(self):
+        lines = [f"({name}): " + repr(child).replace("\n", "\n  ")
+                 for name, child in self._modules.items()]
+        if not lines:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        extra = [self.extra_repr()] if self.extra_repr() else []
+        body = "".join(f"\n  {line}" for line in extra + lines)
+        return f"{type(self).__name__}({body}\n)"
+
+
+class Sequential(Module):
+    """Modules applied one after another; children are named "0", "1", ...
+
+    `Sequential(m0, m1, ...)` or `Sequential(OrderedDict(name=module, ...))`.
+    """
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            for name, module in modules[0].items():
+                self.add_module(name, module)
+        else:
+            for index, module in enumerate(modules):
+                self.add_module(str(index), module)
+
+    def forward(self, x):
+        for module in self._modules.values():
+            x = module(x)
+        return x
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __getitem__(self, index):
+        items = list(self._modules.items())
+        if isinstance(index, slice):
+            return Sequential(OrderedDict(items[index]))
+        return items[index][1]
+
+
+class ModuleList(Module):
+    """A list of modules that registers them (a plain Python list would hide their parameters)."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        for module in modules or ():
+            self.append(module)
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return ModuleList(list(self._modules.values())[index])
+        return list(self._modules.values())[index]
+
+    def __setitem__(self, index, module):
+        name = list(self._modules)[index]
+        self.add_module(name, module)

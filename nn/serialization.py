@@ -1,0 +1,112 @@
+"""Saving and loading state dicts as numpy `.npz` archives, never pickle.
+
+A pickle file can run arbitrary code when it is loaded; an `.npz` of numeric
+arrays cannot, so a model file from anywhere is safe to open. Files are
+written atomically (to a temporary file beside the target, then renamed over
+it), so an interrupted save never leaves a half-written model behind.
+
+    nn.save(model, "model.npz")
+    model.load_state_dict(nn.load("model.npz"))
+"""
+import os
+import tempfile
+import zipfile
+import zlib
+from collections import OrderedDict
+
+import numpy as np
+
+from autograd_lite import Value
+
+from .module import Module
+
+__all__ = ["save", "load"]
+
+
+def _as_state_dict(obj):
+    if isinstance(obj, Module):
+        return obj.state_dict()
+    if not isinstance(obj, dict):
+        raise TypeError(f"nn.save: expected a Module or a state dict (name -> array), "
+                        f"got {type(obj).__name__}")
+    state = OrderedDict()
+    for key, value in obj.items():
+        if not isinstance(key, str):
+            raise TypeError(f"nn.save: state dict keys must be strings, got {key!r}")
+        array = np.asarray(value.data if isinstance(value, Value) else value)
+        if array.dtype.kind not in "biufc":
+            raise TypeError(f"nn.save: entry {key!r} is not a numeric array "
+                            f"(numpy dtype {array.dtype}); only numbers can be saved")
+        state[key] = array
+    return state
+
+
+def save(obj, path):
+    """Write a module's `state_dict()` (or a state dict) to `path` as an `.npz` archive.
+
+    The file is written exactly at `path` (no suffix is added), keeping the
+    keys' order.
+    """
+    state = _as_state_dict(obj)
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_STORED) as archive:
+                for key, array in state.items():  # what np.savez does, minus its reserved names
+                    with archive.open(key + ".npy", "w", force_zip64=True) as entry:
+                        np.lib.format.write_array(entry, array, allow_pickle=False)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+_CORRUPT = (zipfile.BadZipFile, EOFError, ValueError, OSError, zlib.error, KeyError)
+
+
+def load(path):
+    """Read a state dict (OrderedDict name -> numpy array) written by `save`.
+
+    Raises FileNotFoundError for a missing file and ValueError, naming the
+    file and the reason, for anything that is not an archive of numeric
+    arrays: a truncated or corrupt file, pickled data, object arrays.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"nn.load: no such file: '{path}'")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except ValueError as error:
+        if "pickle" in str(error):
+            raise ValueError(f"nn.load: '{path}' contains pickled data, which could run code "
+                             f"when loaded; refusing to load it (nn files are .npz of numeric "
+                             f"arrays)") from error
+        raise ValueError(f"nn.load: '{path}' is not a readable .npz file: {error}") from error
+    except _CORRUPT as error:
+        raise ValueError(f"nn.load: '{path}' is truncated or corrupt ({type(error).__name__}: "
+                         f"{error})") from error
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"nn.load: '{path}' holds a single array, not a state dict archive (.npz)")
+    with archive:
+        state = OrderedDict()
+        for key in archive.files:
+            try:
+                array = archive[key]
+            except ValueError as error:
+                if "allow_pickle" in str(error):
+                    raise ValueError(f"nn.load: '{path}' entry '{key}' is an array of Python "
+                                     f"objects (pickled data); refusing to load it") from error
+                raise ValueError(f"nn.load: '{path}' entry '{key}' is corrupt: {error}") from error
+            except _CORRUPT as error:
+                raise ValueError(f"nn.load: '{path}' is truncated or corrupt: entry '{key}' "
+                                 f"cannot be read ({type(error).__name__}: {error})") from error
+            if array.dtype.kind not in "biufc":
+                raise ValueError(f"nn.load: '{path}' entry '{key}' is not numeric "
+                                 f"(numpy dtype {array.dtype})")
+            state[key] = array
+    return state
