@@ -140,25 +140,27 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{type(param).__name__}' as parameter '{name}' "
                             f"of {type(self).__name__} (nn.Parameter or None expected)")
-        self._forget(name, keep=self._parameters)
-        self._parameters[name] = param
+        parameters, _, _ = self._registries()
+        self._forget(name, keep=parameters)
+        parameters[name] = param
         if param is not None:
             param.name = _join(self._qualname, name)
 
     def register_buffer(self, name, array):
         """Add state that is saved in `state_dict()` but not trained (a numpy array or None)."""
-        self._registries()
+        _, buffers, _ = self._registries()
         if array is not None:
             array = np.asarray(array._data if isinstance(array, Value) else array)
-        self._forget(name, keep=self._buffers)
-        self._buffers[name] = array
+        self._forget(name, keep=buffers)
+        buffers[name] = array
 
     def add_module(self, name, module):
         """Add a child module under `name` (what `self.name = module` does)."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
-        self._forget(name, keep=self._modules)
-        self._modules[name] = module
+        _, _, modules = self._registries()
+        self._forget(name, keep=modules)
+        modules[name] = module
         if module is not None:
             module._set_qualname(_join(self._qualname, name))
 
