@@ -71,13 +71,16 @@ class Snake(Module):
         if np.any(a == 0):
             raise ValueError("Snake: frequency a must be non-zero (the formula divides by a)")
         self.learnable = learnable
-        self.a = Parameter(a) if learnable else a
+        if learnable:
+            self.a = Parameter(a)
+        else:  # a plain number keeps float32 inputs float32
+            self.a = a.item() if a.ndim == 0 else a
 
     def forward(self, x):
         s = (x * self.a).sin()
         return x + s * s / self.a
 
     def extra_repr(self):
-        a = self.a.data if self.learnable else self.a
+        a = np.asarray(self.a.data if self.learnable else self.a)
         shown = a.item() if a.ndim == 0 else f"array of shape {a.shape}"
         return f"a={shown}" + (", learnable=True" if self.learnable else "")

@@ -65,8 +65,9 @@ class MLP(Sequential):
     `layer_sizes`: [inputs, hidden..., outputs], at least two entries.
     `activation` (hidden layers) and `output_activation` (after the last layer;
     None = linear output): "tanh", "sigmoid", "relu", "leaky_relu", "snake",
-    "linear"/None, or a Module class or instance (an instance is copied for
-    each place, so a learnable Snake gets its own `a` per layer).
+    "linear", None, or a Module class or instance (an instance is copied for
+    each place, so a learnable Snake gets its own `a` per layer). "linear"
+    places an `Identity` module; None places nothing (which shifts the indices).
     `init`: None keeps PyTorch's default (U(±1/sqrt(fan_in)) for weights and
     biases); "he"/"kaiming" is the guide's randn * sqrt(2 / fan_in)
     (kaiming_normal_ for ReLU); "xavier" is xavier_uniform_ (gain 1);

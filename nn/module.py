@@ -92,22 +92,13 @@ class Module:
         return self._parameters, self._buffers, self._modules
 
     def __setattr__(self, name, value):
-        if isinstance(value, Parameter):
+        registered = self.__dict__
+        if isinstance(value, Parameter) or name in registered.get("_parameters", ()):
             self.register_parameter(name, value)
-        elif isinstance(value, Module):
+        elif isinstance(value, Module) or name in registered.get("_modules", ()):
             self.add_module(name, value)
-        elif name in self.__dict__.get("_parameters", ()):
-            if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
-                                f"of {type(self).__name__} (nn.Parameter or None expected)")
-            self._parameters[name] = None
-        elif name in self.__dict__.get("_buffers", ()):
+        elif name in registered.get("_buffers", ()):
             self.register_buffer(name, value)
-        elif name in self.__dict__.get("_modules", ()):
-            if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__name__}' as child module "
-                                f"'{name}' of {type(self).__name__} (nn.Module or None expected)")
-            self._modules[name] = None
         else:
             super().__setattr__(name, value)
 
@@ -125,42 +116,36 @@ class Module:
                 return
         super().__delattr__(name)
 
-    def _forget(self, name, keep):
-        """Drop `name` from the registries other than `keep` and from the plain attributes.
+    def _store(self, index, name, value, kind, what):
+        """Put `value` (a `kind` or None) in registry `index` under `name`, and nowhere else.
 
-        The `keep` registry is left alone so that re-assigning an entry keeps its place.
+        An entry that already exists keeps its place, so replacing a layer keeps the order.
         """
-        for registry in self._registries():
-            if registry is not keep:
-                registry.pop(name, None)
+        if value is not None and not isinstance(value, kind):
+            raise TypeError(f"cannot assign '{type(value).__name__}' as {what} '{name}' of "
+                            f"{type(self).__name__} (nn.{kind.__name__} or None expected)")
+        registries = self._registries()
+        for other in registries:
+            if other is not registries[index]:
+                other.pop(name, None)
         self.__dict__.pop(name, None)
+        registries[index][name] = value
 
     def register_parameter(self, name, param):
         """Add a parameter (or None, for an absent optional one like `bias=False`)."""
-        if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign '{type(param).__name__}' as parameter '{name}' "
-                            f"of {type(self).__name__} (nn.Parameter or None expected)")
-        parameters, _, _ = self._registries()
-        self._forget(name, keep=parameters)
-        parameters[name] = param
+        self._store(0, name, param, Parameter, "parameter")
         if param is not None:
             param.name = _join(self._qualname, name)
 
     def register_buffer(self, name, array):
         """Add state that is saved in `state_dict()` but not trained (a numpy array or None)."""
-        _, buffers, _ = self._registries()
-        if array is not None:
-            array = np.asarray(array._data if isinstance(array, Value) else array)
-        self._forget(name, keep=buffers)
-        buffers[name] = array
+        if isinstance(array, Value):
+            array = array._data
+        self._store(1, name, None if array is None else np.asarray(array), np.ndarray, "buffer")
 
     def add_module(self, name, module):
         """Add a child module under `name` (what `self.name = module` does)."""
-        if module is not None and not isinstance(module, Module):
-            raise TypeError(f"{type(module).__name__} is not a Module subclass")
-        _, _, modules = self._registries()
-        self._forget(name, keep=modules)
-        modules[name] = module
+        self._store(2, name, module, Module, "child module")
         if module is not None:
             module._set_qualname(_join(self._qualname, name))
 
@@ -331,50 +316,8 @@ class Module:
         return f"{type(self).__name__}({body}\n)"
 
 
-class Sequential(Module):
-    """Modules applied one after another; children are named "0", "1", ...
-
-    `Sequential(m0, m1, ...)` or `Sequential(OrderedDict(name=module, ...))`.
-    """
-
-    def __init__(self, *modules):
-        super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
-            for name, module in modules[0].items():
-                self.add_module(name, module)
-        else:
-            for index, module in enumerate(modules):
-                self.add_module(str(index), module)
-
-    def forward(self, x):
-        for module in self._modules.values():
-            x = module(x)
-        return x
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __getitem__(self, index):
-        items = list(self._modules.items())
-        if isinstance(index, slice):
-            return Sequential(OrderedDict(items[index]))
-        return items[index][1]
-
-
-class ModuleList(Module):
-    """A list of modules that registers them (a plain Python list would hide their parameters)."""
-
-    def __init__(self, modules=None):
-        super().__init__()
-        for module in modules or ():
-            self.append(module)
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: children kept in order, named "0", "1", ..."""
 
     def append(self, module):
         self.add_module(str(len(self)), module)
@@ -392,10 +335,46 @@ class ModuleList(Module):
         return iter(self._modules.values())
 
     def __getitem__(self, index):
-        if isinstance(index, slice):
-            return ModuleList(list(self._modules.values())[index])
-        return list(self._modules.values())[index]
+        items = list(self._modules.items())
+        if isinstance(index, slice):  # a new container of the same kind, keeping the names
+            return self._from_items(items[index])
+        return items[index][1]
 
     def __setitem__(self, index, module):
-        name = list(self._modules)[index]
-        self.add_module(name, module)
+        self.add_module(list(self._modules)[index], module)
+
+
+class Sequential(_ModuleSequence):
+    """Modules applied one after another; children are named "0", "1", ...
+
+    `Sequential(m0, m1, ...)` or `Sequential(OrderedDict(name=module, ...))`.
+    """
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            for name, module in modules[0].items():
+                self.add_module(name, module)
+        else:
+            self.extend(modules)
+
+    @staticmethod
+    def _from_items(items):
+        return Sequential(OrderedDict(items))
+
+    def forward(self, x):
+        for module in self:
+            x = module(x)
+        return x
+
+
+class ModuleList(_ModuleSequence):
+    """A list of modules that registers them (a plain Python list would hide their parameters)."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        self.extend(modules or ())
+
+    @staticmethod
+    def _from_items(items):
+        return ModuleList(module for _, module in items)
