@@ -242,18 +242,14 @@ class Module:
         buffers, then its children), so the keys match the equivalent torch model's.
         """
         state = OrderedDict()
-        for module_name, module in self.named_modules():
-            for name, member in module._parameters.items():
-                if member is not None:
-                    state[_join(module_name, name)] = np.array(member.data)
-            for name, member in module._buffers.items():
-                if member is not None:
-                    state[_join(module_name, name)] = np.array(member)
+        for key, (module, registry, name) in self._state_slots().items():
+            member = getattr(module, registry)[name]
+            state[key] = np.array(member.data if isinstance(member, Value) else member)
         return state
 
     def _state_slots(self):
-        """qualified name -> (owning module, registry name, attribute name) for every entry."""
-        slots = {}
+        """qualified name -> (owning module, registry name, attribute name), in PyTorch's order."""
+        slots = OrderedDict()
         for module_name, module in self.named_modules():
             for registry in ("_parameters", "_buffers"):
                 for name, member in getattr(module, registry).items():

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nn
-from autograd_lite import Value, gradcheck, manual_seed
+from autograd_lite import Value, gradcheck, gradgradcheck, manual_seed
 
 
 def check_module_gradients(module, *inputs):
@@ -378,3 +378,21 @@ def test_mlp_gradients(activation):
     rng = np.random.default_rng(0)
     model = nn.MLP([2, 3, 2], activation=activation, output_activation="sigmoid", rng=rng)
     assert check_module_gradients(model, rng.normal(size=(3, 2)))
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: nn.MLP([3, 4, 2], activation="tanh", output_activation="sigmoid"), (2, 3)),
+    (lambda: nn.BatchNorm1d(3), (4, 3)),
+    (lambda: nn.Snake(1.5), (2, 3)),
+    (lambda: nn.Sequential(nn.Conv2d(1, 2, 2, stride=2, padding=1), nn.Tanh()), (1, 1, 3, 3)),
+])
+def test_second_derivatives_through_layers(rng, make, shape):
+    manual_seed(0)
+    module = make()
+    assert gradgradcheck(lambda x: module(x), [Value(rng.normal(size=shape))])
+
+
+def test_rnn_second_derivatives(rng):
+    manual_seed(0)
+    rnn = nn.RNN(2, 2)
+    assert gradgradcheck(lambda x: rnn(x)[0], [Value(rng.normal(size=(3, 1, 2)))])
