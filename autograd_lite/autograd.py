@@ -13,7 +13,9 @@ from . import anomaly, ops
 from .grad_mode import set_grad_enabled
 from .value import Value
 
-retained = weakref.WeakSet()  # non-leaf values whose .grad the user asked to keep
+# non-leaf values whose .grad the user asked to keep, by id: a WeakSet would
+# compare values with ==, which is elementwise for a Value
+retained = weakref.WeakValueDictionary()
 
 
 def _graph_order(roots):
@@ -44,21 +46,21 @@ def _freed_error(node):
         f"Pass retain_graph=True to the first backward() (or grad()) to keep the graph.")
 
 
-def _version_error(node, index, parent, saved):
+def _version_error(node, which, parent, saved):
     label = f"'{parent.name}'" if parent.name else "an unnamed value"
     return RuntimeError(
-        f"A value needed to compute the gradient of op '{node.op}' was modified in place: its "
-        f"input {index} ({label}, shape {parent.shape}) is at version {parent._version}, "
+        f"A value needed to compute the gradient of op '{node.op}' was modified in place: "
+        f"{which} ({label}, shape {parent.shape}) is at version {parent._version}, "
         f"expected version {saved}. Change .data only after backward() has used the graph "
         f"(e.g. optimizer.step() after loss.backward()), or run a new forward pass.")
 
 
 def _check_versions(node, inputs, versions):
     if node._version:
-        raise _version_error(node, "(its output)", node, 0)
+        raise _version_error(node, "its output", node, 0)
     for index, (parent, saved) in enumerate(zip(inputs, versions)):
         if isinstance(parent, Value) and parent._version != saved:
-            raise _version_error(node, index, parent, saved)
+            raise _version_error(node, f"its input {index}", parent, saved)
 
 
 def _accumulate(value, g):
@@ -77,7 +79,11 @@ def _store_grad(value, g):
 def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
     """Propagate `root_grads` back from `roots`; return the gradients reaching `inputs`."""
     order = _graph_order(roots)
-    wanted = {id(x): i for i, x in enumerate(inputs)} if inputs is not None else None
+    wanted = None
+    if inputs is not None:  # id -> positions (the same value may be asked for twice)
+        wanted = {}
+        for i, x in enumerate(inputs):
+            wanted.setdefault(id(x), []).append(i)
     found = [None] * len(inputs) if inputs is not None else None
     check_nan = anomaly.state.enabled
     try:
@@ -89,9 +95,9 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
                 if g is None:
                     continue
                 if wanted is not None:
-                    if id(node) in wanted:
-                        found[wanted[id(node)]] = g
-                elif node._node is None or (retained and node in retained):
+                    for i in wanted.get(id(node), ()):
+                        found[i] = g
+                elif node._node is None or (retained and retained.get(id(node)) is node):
                     _store_grad(node, g)
                 record = node._node
                 if record is None:

@@ -20,9 +20,13 @@ def is_grad_enabled():
 
 
 class _GradMode:
-    """A context manager that is also a decorator, like PyTorch's."""
+    """A context manager that is also a decorator (`@no_grad()` or `@no_grad`), like PyTorch's."""
 
     _mode = True
+
+    def __new__(cls, fn=None):
+        self = super().__new__(cls)
+        return self(fn) if callable(fn) else self
 
     def __enter__(self):
         self._previous = _state.enabled
@@ -54,12 +58,26 @@ class enable_grad(_GradMode):
 
 
 class set_grad_enabled(_GradMode):
-    """Recording on or off according to `mode`."""
+    """Recording on or off according to `mode`.
+
+    Like PyTorch's, it acts at once when called as a plain function
+    (`set_grad_enabled(False)`), and restores the previous mode when used as a
+    context manager or decorator.
+    """
+
+    def __new__(cls, mode):
+        return object.__new__(cls)
 
     def __init__(self, mode):
         self._mode = bool(mode)
+        self._previous = _state.enabled
+        _state.enabled = self._mode
+
+    def __enter__(self):  # the mode is already set by __init__
+        return self
 
     def __call__(self, fn):
+        _state.enabled = self._previous  # decorating must not switch the mode
         mode = self._mode
 
         @functools.wraps(fn)

@@ -63,12 +63,17 @@ def _describe_inputs(args):
 
 def apply(prim, args, kwargs):
     """Run `prim` forward on the inputs' data and record it if any input needs grad."""
-    datas = [a._data if isinstance(a, Value) else a for a in args]
+    # numpy scalars become Python numbers, which numpy treats as weakly typed:
+    # float32 * np.float64(2) stays float32, as float32 * 2.0 does
+    datas = [a._data if isinstance(a, Value) else a.item() if isinstance(a, np.generic) else a
+             for a in args]
     try:
         out = prim.forward(*datas, **kwargs)
     except (ValueError, IndexError) as error:
         raise type(error)(
             f"{prim.name}: invalid input shapes {_describe_inputs(args)}: {error}") from None
+    if out.__class__ is not np.ndarray:  # numpy gives scalars for 0-d results
+        out = np.asarray(out)
     node = None
     if _grad_state.enabled:
         for a in args:
@@ -212,6 +217,9 @@ class Value:
             raise TypeError("len() of a 0-d Value")
         return self.shape[0]
 
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
     def __float__(self):
         return float(self._data)
 
@@ -227,7 +235,7 @@ class Value:
     def retain_grad(self):
         """Keep `.grad` on this non-leaf value too during the next backward."""
         from .autograd import retained
-        retained.add(self)
+        retained[id(self)] = self
         return self
 
     def zero_grad(self):
