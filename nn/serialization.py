@@ -50,6 +50,8 @@ def save(obj, path):
     state = _as_state_dict(obj)
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"nn.save: cannot write '{path}': folder '{folder}' does not exist")
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
     try:
         with os.fdopen(handle, "wb") as file:

@@ -63,9 +63,11 @@ def test_failed_save_leaves_the_old_file(tmp_path):
         nn.save([np.ones(2)], path)
 
 
-def test_missing_file(tmp_path):
+def test_missing_file_and_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="nn.load: no such file: '.*nothing.npz'"):
         nn.load(tmp_path / "nothing.npz")
+    with pytest.raises(FileNotFoundError, match="nn.save: cannot write .*folder '.*absent' does not"):
+        nn.save(nn.Linear(1, 1), tmp_path / "absent" / "model.npz")
 
 
 @pytest.mark.parametrize("keep", [0, 10, 0.5, 0.9])
