@@ -41,6 +41,12 @@ def _as_state_dict(obj):
     return state
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def save(obj, path):
     """Write a module's `state_dict()` (or a state dict) to `path` as an `.npz` archive.
 
@@ -61,6 +67,7 @@ def save(obj, path):
                         np.lib.format.write_array(entry, array, allow_pickle=False)
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; use what open() would
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
