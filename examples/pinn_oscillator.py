@@ -1,0 +1,107 @@
+"""A physics-informed neural network (PINN) for the harmonic oscillator u'' + u = 0.
+
+The sine README lists "Build Physics-Informed Neural Networks for differential
+equations" as its next step. A PINN is trained without any solution data: the
+loss asks the network u(t) to satisfy the equation and the initial conditions,
+
+    loss = mean over collocation points of (u''(t) + u(t))²  +  (u(0) - 1)²  +  u'(0)²,
+
+on t in [0, 2π]. The exact solution is u(t) = cos(t).
+
+u' and u'' are derivatives of the network with respect to its *input*, taken by
+the engine: `grad(u.sum(), t, create_graph=True)` gives u' at every point (each
+output depends only on its own t) as a differentiable Value, and differentiating
+that again gives u''. `loss.backward()` then differentiates through both
+derivative computations to reach the weights — third-order reverse mode.
+
+Figures (in --out): pinn_solution.png (u and u' against the analytic solution,
+and the pointwise error), pinn_loss.png.
+
+    python examples/pinn_oscillator.py [--out out/] [--quick] [--seed 0]
+"""
+import numpy as np
+from matplotlib import pyplot as plt
+
+import nn
+from autograd_lite import Value, grad
+from _common import Stopwatch, parse_args, report, save_figure
+
+T_END = 2 * np.pi
+N_COLLOCATION = 64
+WIDTH = 32
+ITERATIONS = 3000
+LEARNING_RATE = 0.01
+
+
+def derivatives(model, t_points):
+    """u, u' and u'' of the network at the given times, all differentiable Values."""
+    t = Value(t_points, requires_grad=True)
+    u = model(t)
+    (du,) = grad(u.sum(), t, create_graph=True)
+    (d2u,) = grad(du.sum(), t, create_graph=True)
+    return u, du, d2u
+
+
+def physics_loss(model, t_collocation):
+    """Squared residual of u'' + u = 0, plus the initial conditions u(0) = 1 and u'(0) = 0."""
+    u, _, d2u = derivatives(model, t_collocation)
+    u0, du0, _ = derivatives(model, np.zeros((1, 1)))
+    residual = d2u + u
+    return (residual ** 2).mean() + ((u0 - 1.0) ** 2).sum() + (du0 ** 2).sum()
+
+
+def train(model, iterations, lr=LEARNING_RATE):
+    t_collocation = np.linspace(0.0, T_END, N_COLLOCATION).reshape(-1, 1)
+    optimizer = nn.Adam(model.parameters(), lr=lr)
+    scheduler = nn.CosineAnnealingLR(optimizer, T_max=iterations)
+    losses = []
+    for iteration in range(iterations):
+        loss = physics_loss(model, t_collocation)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        losses.append(loss.item())
+        if iteration % 500 == 0:
+            print(f"iteration {iteration:5d}  physics loss {loss.item():.3e}")
+    return losses
+
+
+def plot_solution(t, u, du, out):
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    axes[0].plot(t, np.cos(t), color="0.6", linewidth=4, label="u = cos t (exact)")
+    axes[0].plot(t, u, "--", label="u (PINN)")
+    axes[0].plot(t, -np.sin(t), color="0.8", linewidth=4, label="u' = -sin t (exact)")
+    axes[0].plot(t, du, ":", label="u' (PINN, by autograd)")
+    axes[0].set(xlabel="t", title="u'' + u = 0,  u(0) = 1,  u'(0) = 0")
+    axes[0].legend(fontsize=8)
+    axes[1].semilogy(t, np.abs(u - np.cos(t)) + 1e-16)
+    axes[1].set(xlabel="t", ylabel="|u - cos t|", title="Pointwise error")
+    return save_figure(fig, out, "pinn_solution.png")
+
+
+def plot_loss(losses, out):
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.semilogy(losses)
+    ax.set(xlabel="iteration", ylabel="physics loss", title="Training the PINN (Adam)")
+    return save_figure(fig, out, "pinn_loss.png")
+
+
+def main(argv=None):
+    args = parse_args(__doc__.splitlines()[0], default_seed=0, argv=argv)
+    model = nn.MLP([1, WIDTH, WIDTH, 1], activation="tanh", rng=np.random.default_rng(args.seed))
+    with Stopwatch("train"):
+        losses = train(model, iterations=300 if args.quick else ITERATIONS)
+
+    t = np.linspace(0.0, T_END, 500).reshape(-1, 1)
+    u, du, d2u = (v.data for v in derivatives(model, t))
+    report("final_physics_loss", losses[-1])
+    report("max_error", float(np.max(np.abs(u - np.cos(t)))))
+    report("max_error_derivative", float(np.max(np.abs(du + np.sin(t)))))
+    report("max_residual", float(np.max(np.abs(d2u + u))))
+    plot_solution(t.ravel(), u.ravel(), du.ravel(), args.out)
+    plot_loss(losses, args.out)
+
+
+if __name__ == "__main__":
+    main()
