@@ -11,12 +11,16 @@ from . import ops
 from .value import Value
 
 
-def _pair(x, what):
+def _pair(x, what, op, smallest=1):
+    """(x, x) for an int, the pair itself for a pair; each at least `smallest`."""
     if isinstance(x, numbers.Integral):
-        return (int(x), int(x))
-    if len(x) != 2:
-        raise ValueError(f"{what} must be an int or a pair of ints, got {x!r}")
-    return tuple(int(v) for v in x)
+        x = (x, x)
+    if len(x) != 2 or not all(isinstance(v, numbers.Integral) for v in x):
+        raise ValueError(f"{op}: {what} must be an int or a pair of ints, got {x!r}")
+    if min(x) < smallest:
+        kind = "positive" if smallest == 1 else "non-negative"
+        raise ValueError(f"{op}: {what} must be {kind}, got {x!r}")
+    return (int(x[0]), int(x[1]))
 
 
 def softmax(x, axis=-1):
@@ -42,12 +46,15 @@ def conv2d(x, w, b=None, stride=1, padding=0):
     x = x if isinstance(x, Value) else Value(x, requires_grad=False)
     _check_4d("conv2d", "input", x)
     _check_4d("conv2d", "weight", w)
-    stride, (ph, pw) = _pair(stride, "stride"), _pair(padding, "padding")
+    stride = _pair(stride, "stride", "conv2d")
+    ph, pw = _pair(padding, "padding", "conv2d", smallest=0)
     n, c, h, wd = x.shape
     o, wc, kh, kw = np.shape(w)
     if wc != c:
         raise ValueError(f"conv2d: input has {c} channels (shape {x.shape}) but weight expects "
                          f"{wc} (shape {np.shape(w)})")
+    if b is not None and np.shape(b) != (o,):
+        raise ValueError(f"conv2d: bias must have shape ({o},), got {np.shape(b)}")
     if h + 2 * ph < kh or wd + 2 * pw < kw:
         raise ValueError(f"conv2d: kernel {kh}x{kw} is larger than the padded input "
                          f"{h + 2 * ph}x{wd + 2 * pw} (input shape {x.shape})")
@@ -66,8 +73,8 @@ def max_pool2d(x, kernel_size, stride=None):
     """Max over each kernel_size window, `stride` apart (default: the kernel size)."""
     x = x if isinstance(x, Value) else Value(x, requires_grad=False)
     _check_4d("max_pool2d", "input", x)
-    kh, kw = _pair(kernel_size, "kernel_size")
-    stride = _pair(stride, "stride") if stride is not None else (kh, kw)
+    kh, kw = _pair(kernel_size, "kernel_size", "max_pool2d")
+    stride = _pair(stride, "stride", "max_pool2d") if stride is not None else (kh, kw)
     if x.shape[2] < kh or x.shape[3] < kw:
         raise ValueError(f"max_pool2d: kernel {kh}x{kw} is larger than the input (shape {x.shape})")
     return ops.windows(x, size=(kh, kw), stride=stride).max(axis=(4, 5))
