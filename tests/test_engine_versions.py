@@ -1,0 +1,84 @@
+"""Issue 9: changing `.data` that a live graph still needs fails loudly at backward.
+
+Every assignment to `.data` (including `v.data -= ...`) bumps the value's
+version; each recorded op remembers its inputs' versions and backward
+compares them. A graph that has been released is never checked again.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+from autograd_lite import Value, grad
+
+
+def test_changing_a_saved_input_before_backward_raises_naming_op_and_value():
+    w = Value(np.ones((2, 3)), name="weight")
+    loss = (Value(np.ones((4, 2)), requires_grad=False) @ w).tanh().sum()
+    w.data -= 0.1
+    with pytest.raises(RuntimeError, match=r"op 'matmul' was modified in place: its input 1 "
+                                           r"\('weight', shape \(2, 3\)\) is at version 1, "
+                                           r"expected version 0.*optimizer.step\(\) after"):
+        loss.backward()
+
+
+def test_assigning_a_new_array_counts_too_and_unnamed_values_are_described():
+    x = Value([1.0, 2.0])
+    y = x * x
+    x.data = np.array([5.0, 6.0])
+    with pytest.raises(RuntimeError, match=r"op 'mul'.*an unnamed value, shape \(2,\)"):
+        y.sum().backward()
+
+
+def test_changing_an_op_output_that_its_backward_reads_raises():
+    x = Value([0.5, 1.0])
+    y = x.exp()
+    y.data = y.data * 0  # exp's backward uses its own output
+    with pytest.raises(RuntimeError, match=r"op 'exp' was modified in place: its output"):
+        y.sum().backward()
+
+
+def test_changes_after_the_graph_is_released_are_fine():
+    w = Value([1.0, 2.0], name="w")
+    loss = (w * w).sum()
+    loss.backward()
+    w.data -= 0.5 * w.grad
+    np.testing.assert_allclose(w.data, [0.0, 0.0])
+    with pytest.raises(RuntimeError, match="retain_graph=True"):  # the freed-graph error, as before
+        loss.backward()
+
+
+def test_optimizer_style_training_loop_runs_without_errors_or_warnings():
+    rng = np.random.default_rng(0)
+    x, y = Value(rng.normal(size=(32, 3)), requires_grad=False), rng.normal(size=(32, 1))
+    w, b = Value(rng.normal(size=(3, 1)), name="w"), Value(np.zeros(1), name="b")
+    losses = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(50):
+            loss = (((x @ w + b) - y) ** 2).mean()
+            w.grad = b.grad = None
+            loss.backward()
+            for p in (w, b):
+                p.data -= 0.1 * p.grad
+            losses.append(loss.item())
+    assert losses[-1] < losses[0]
+    assert w._version == 50
+
+
+def test_stepping_between_two_backwards_of_a_retained_graph_raises():
+    w = Value([1.0, 2.0], name="w")
+    loss = (w * w).sum()
+    loss.backward(retain_graph=True)
+    w.data -= 0.1 * w.grad
+    with pytest.raises(RuntimeError, match=r"'w', shape \(2,\).*version 1, expected version 0"):
+        loss.backward()
+
+
+def test_second_order_graph_from_create_graph_is_checked_too():
+    w = Value([1.0, 2.0], name="w")
+    (g,) = grad((w ** 3).sum(), [w], create_graph=True)
+    w.data = w.data + 1.0
+    with pytest.raises(RuntimeError, match="'w'"):
+        g.sum().backward()
+
