@@ -11,6 +11,8 @@ from .autograd import backward, grad
 from .functional import conv2d, log_softmax, max_pool2d, softmax
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
+from .gradient_flow import plot_gradient_flow
+from .graph import draw_graph, save_graph
 from .ops import concatenate, maximum, minimum, stack, where
 from .seeding import default_generator, manual_seed
 from .value import Value
@@ -23,4 +25,5 @@ __all__ = [
     "detect_anomaly", "AnomalyError", "manual_seed", "default_generator",
     "concatenate", "stack", "where", "maximum", "minimum", "softmax", "log_softmax",
     "conv2d", "max_pool2d",
+    "draw_graph", "save_graph", "plot_gradient_flow",
 ]
