@@ -1,0 +1,89 @@
+"""PyTorch CPU (reference only; one thread, see the README), the same formulas as ours."""
+import numpy as np
+import torch
+
+from . import formulas
+from .. import workloads
+
+torch.set_num_threads(1)
+
+F = formulas.namespace(
+    tanh=torch.tanh, sigmoid=torch.sigmoid, relu=torch.relu, log=torch.log,
+    log_softmax=lambda z: torch.log_softmax(z, dim=-1), mean=torch.mean, sum=torch.sum)
+
+
+def _tensor(array, requires_grad=False):
+    return torch.tensor(array, requires_grad=requires_grad)
+
+
+def _sgd(params, lr):
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad
+            p.grad = None
+
+
+def _on_torch(problem):
+    """The problem with its data as tensors (labels as int64), so batches slice tensors."""
+    problem = dict(problem)
+    problem["x"] = _tensor(problem["x"])
+    problem["y"] = torch.from_numpy(np.asarray(problem["y"]))
+    return problem
+
+
+def mlp(problem):
+    weights = [_tensor(w, True) for w in problem["weights"]]
+    biases = [_tensor(b, True) for b in problem["biases"]]
+    params = weights + biases
+    data = _on_torch(problem)
+
+    def train():
+        for step, (x, y) in enumerate(workloads.batches(data)):
+            out = formulas.mlp_forward(F, x, weights, biases, problem["hidden"], problem["out_act"])
+            loss = formulas.mlp_loss(F, out, y, problem["loss"])
+            if problem["l2"]:
+                loss = loss + formulas.l2_penalty(F, params, problem["l2"])
+            loss.backward()
+            _sgd(params, workloads.learning_rate(problem, step))
+        return {"loss": loss.item()}
+    return train
+
+
+def cnn(problem):
+    params = [_tensor(problem[k], True) for k in ("conv_w", "conv_b", "fc_w", "fc_b")]
+    conv_w, conv_b, fc_w, fc_b = params
+    data = _on_torch(problem)
+
+    def train():
+        for x, y in workloads.batches(data):
+            h = torch.nn.functional.max_pool2d(torch.relu(torch.conv2d(x, conv_w, conv_b)), 2)
+            out = h.reshape(len(x), -1) @ fc_w + fc_b
+            loss = formulas.mlp_loss(F, out, y, "cross_entropy")
+            loss.backward()
+            _sgd(params, problem["lr"])
+        return {"loss": loss.item()}
+    return train
+
+
+def chain(problem):
+    def train():
+        x = torch.tensor(problem["x0"], dtype=torch.float64, requires_grad=True)
+        y = formulas.chain(x, problem["n_ops"])
+        y.backward()
+        return {"loss": y.item(), "grad": x.grad.item()}
+    return train
+
+
+def overhead(problem):
+    a, b = _tensor(problem["a"], True), _tensor(problem["b"], True)
+
+    def train():
+        for _ in range(problem["iterations"]):
+            a.grad = b.grad = None
+            out = formulas.overhead_expression(F, a, b)
+            out.backward()
+        return {"loss": out.item(), "grad": a.grad.sum().item()}
+    return train
+
+
+RUNNERS = {"torch": {"mlp": mlp, "moons": mlp, "cnn": cnn, "chain": chain, "overhead": overhead}}
