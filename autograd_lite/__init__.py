@@ -8,6 +8,7 @@
 """
 from .anomaly import AnomalyError, detect_anomaly
 from .autograd import backward, grad
+from .check_gradients import GradientReport, check_gradients
 from .functional import conv2d, log_softmax, max_pool2d, softmax
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
@@ -25,5 +26,6 @@ __all__ = [
     "detect_anomaly", "AnomalyError", "manual_seed", "default_generator",
     "concatenate", "stack", "where", "maximum", "minimum", "softmax", "log_softmax",
     "conv2d", "max_pool2d",
+    "check_gradients", "GradientReport",
     "draw_graph", "save_graph", "plot_gradient_flow",
 ]

@@ -1,0 +1,259 @@
+"""Checking a hand-derived gradient against the engine and finite differences.
+
+A learner who derived a backward pass by hand has a numpy function that returns
+the loss and the gradients. `check_gradients` runs it, computes the same
+gradients twice more — with the engine (from the loss written with
+autograd_lite ops) and by central differences — and says, per parameter,
+whether the hand version is right and, when it is not, what kind of wrong:
+
+    def hand(w, b):                     # numpy: forward + derivation
+        err = x @ w + b - y
+        return (err ** 2).mean(), {"w": 2 * x.T @ err / len(x), "b": 2 * err.mean(0)}
+
+    def loss(w, b):                     # the same loss from Value ops
+        return ((x @ w + b - y) ** 2).mean()
+
+    report = check_gradients(hand, loss, {"w": w0, "b": b0})
+    print(report)                       # a table, with hints
+    report.passed, report["w"].max_abs_error, report["w"].factor
+
+Hints name a constant ratio between the hand and the automatic gradient (a
+sign flip, a factor 2 or ½, the batch size N or 1/N), entries that disagree
+while the rest agree (typically a missing activation derivative), a missing
+key, a transposed gradient and a gradient not summed over the batch.
+"""
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from .autograd import grad
+from .gradcheck import numerical_grad
+from .value import Value
+
+# Automatic and numerical gradients agree to about eps² (truncation) plus
+# rounding/eps; these bounds are far above both for eps ~ 1e-6 in float64.
+NUMERIC_RTOL, NUMERIC_ATOL = 1e-4, 1e-6
+
+
+@dataclass
+class ParameterCheck:
+    """One parameter's verdict: errors of hand vs automatic, the worst element, a hint."""
+    name: str
+    shape: tuple
+    passed: bool
+    max_abs_error: float = float("nan")
+    max_rel_error: float = float("nan")
+    worst_index: tuple = ()
+    hand: float = float("nan")       # the three gradients at worst_index
+    auto: float = float("nan")
+    numeric: float = float("nan")
+    factor: float = None             # hand / auto when that ratio is one constant
+    differing: int = 0               # how many entries fail the tolerance
+    hint: str = ""
+    numeric_agrees: bool = True      # engine vs finite differences (a kink, or loss_fn != hand's loss)
+
+
+@dataclass
+class GradientReport:
+    """The result of `check_gradients`: plain data, printed as a table by `str()`."""
+    hand_loss: float
+    auto_loss: float
+    loss_passed: bool
+    loss_hint: str
+    parameters: dict = field(default_factory=dict)   # name -> ParameterCheck
+    notes: list = field(default_factory=list)
+
+    @property
+    def passed(self):
+        return self.loss_passed and all(p.passed for p in self.parameters.values())
+
+    def __getitem__(self, name):
+        return self.parameters[name]
+
+    def __str__(self):
+        wrong = [p for p in self.parameters.values() if not p.passed]
+        head = "PASSED" if self.passed else (
+            f"FAILED ({len(wrong)} of {len(self.parameters)} parameters wrong"
+            f"{', loss wrong' if not self.loss_passed else ''})")
+        lines = [f"gradient check: {head}",
+                 f"loss: hand {self.hand_loss:.10g}, engine {self.auto_loss:.10g} "
+                 f"{'ok' if self.loss_passed else 'MISMATCH'}"]
+        rows = [("param", "shape", "max abs err", "max rel err", "worst at", "hand", "auto",
+                 "numeric", "ok")]
+        for p in self.parameters.values():
+            rows.append((p.name, str(p.shape), f"{p.max_abs_error:.2e}", f"{p.max_rel_error:.2e}",
+                         str(p.worst_index), f"{p.hand:.6g}", f"{p.auto:.6g}", f"{p.numeric:.6g}",
+                         "yes" if p.passed else "NO"))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+        by_hint = {}  # parameters sharing a hint are listed together
+        for p in self.parameters.values():
+            if p.hint:
+                by_hint.setdefault(p.hint, []).append(p.name)
+        hints = ([f"loss: {self.loss_hint}"] if self.loss_hint else []) + [
+            f"{', '.join(names)}: {hint}" for hint, names in by_hint.items()] + self.notes
+        if hints:
+            lines.append("hints:")
+            lines += [f"  - {h}" for h in hints]
+        return "\n".join(lines)
+
+
+def check_gradients(hand_fn, loss_fn, params, *, eps=1e-6, rtol=1e-5, atol=1e-8,
+                    batch_size=None):
+    """Compare a hand-derived gradient with the engine's and with finite differences.
+
+    hand_fn(**arrays) -> (loss, {name: gradient}): the learner's numpy forward and
+        backward, called with one keyword numpy array (a float64 copy) per parameter.
+    loss_fn(**values) -> scalar Value: the same loss written with autograd_lite ops,
+        called with one keyword `Value` per parameter. The engine differentiates
+        it; central differences (step `eps`) of it give the numerical gradient.
+    params: {name: array}, the point to check at.
+    batch_size: optional; lets a hint name a factor of N or 1/N as the batch size.
+
+    An entry passes when |hand - auto| <= atol + rtol * |auto|; the losses must
+    agree to the same tolerance. Returns a `GradientReport`; nothing is raised
+    for a wrong gradient (a loss_fn that is not a scalar raises ValueError).
+    """
+    arrays = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
+    hand_loss, hand_grads = hand_fn(**{n: a.copy() for n, a in arrays.items()})
+    names = list(arrays)
+    values = [Value(arrays[n], name=n) for n in names]
+    loss = loss_fn(**dict(zip(names, values)))
+    if not isinstance(loss, Value) or loss.size != 1:
+        raise ValueError(f"check_gradients: loss_fn must return a scalar Value, got "
+                         f"{type(loss).__name__} of shape {np.shape(getattr(loss, 'data', loss))}")
+    auto = grad(loss, values, allow_unused=True)
+    auto = [np.zeros(v.shape) if g is None else np.asarray(g.data, dtype=np.float64)
+            for g, v in zip(auto, values)]
+    numeric = numerical_grad(lambda *vs: loss_fn(**dict(zip(names, vs))), values, eps=eps)
+
+    hand_loss, auto_loss = float(np.asarray(hand_loss)), loss.item()
+    loss_passed = abs(hand_loss - auto_loss) <= atol + rtol * abs(auto_loss)
+    loss_hint = "" if loss_passed else (
+        f"hand_fn's loss differs from loss_fn's; {_describe_ratio(hand_loss / auto_loss, batch_size)}"
+        if auto_loss != 0 else "hand_fn's loss differs from loss_fn's (which is 0)")
+    report = GradientReport(hand_loss, auto_loss, loss_passed, loss_hint)
+    for name, a, num in zip(names, auto, numeric):
+        report.parameters[name] = _check_one(name, hand_grads.get(name), a, num, rtol, atol,
+                                             batch_size)
+    extra = sorted(set(hand_grads) - set(names))
+    if extra:
+        report.notes.append(f"hand_fn returned gradients for unknown names {extra} "
+                            f"(parameters are {names})")
+    return report
+
+
+def _check_one(name, hand, auto, numeric, rtol, atol, batch_size):
+    check = ParameterCheck(name, auto.shape, passed=False)
+    numeric_ok = np.abs(auto - numeric) <= NUMERIC_ATOL + NUMERIC_RTOL * np.abs(numeric)
+    check.numeric_agrees = bool(numeric_ok.all())
+    if hand is None:
+        check.hint = "missing: hand_fn returned no gradient for it"
+        return _with_numeric_note(check, numeric_ok)
+    hand = np.asarray(hand, dtype=np.float64)
+    if hand.shape != auto.shape:
+        check.hint = _shape_hint(hand, auto, rtol, atol)
+        return _with_numeric_note(check, numeric_ok)
+    error = np.abs(hand - auto)
+    bad = error > atol + rtol * np.abs(auto)
+    worst = np.unravel_index(np.argmax(error / (atol + rtol * np.abs(auto))), auto.shape)
+    check.passed = not bad.any()
+    check.max_abs_error = float(error.max(initial=0.0))
+    check.max_rel_error = float((error / np.maximum(np.maximum(np.abs(hand), np.abs(auto)),
+                                                    np.finfo(float).tiny)).max(initial=0.0))
+    check.worst_index = tuple(int(i) for i in worst)
+    if auto.size:
+        check.hand, check.auto, check.numeric = (float(hand[worst]), float(auto[worst]),
+                                                 float(numeric[worst]))
+    check.differing = int(bad.sum())
+    if not check.passed:
+        check.factor = _constant_ratio(hand, auto, rtol, atol)
+        check.hint = (_describe_ratio(check.factor, batch_size) if check.factor is not None
+                      else _pattern_hint(hand, auto, bad))
+    return _with_numeric_note(check, numeric_ok)
+
+
+def _with_numeric_note(check, numeric_ok):
+    if not numeric_ok.all():
+        note = (f"the engine and finite differences disagree on {int((~numeric_ok).sum())} of "
+                f"{numeric_ok.size} entries: the loss may not be differentiable there (a relu "
+                f"input at 0?), or loss_fn is not a smooth function of this parameter")
+        check.hint = f"{check.hint}; {note}" if check.hint else note
+    return check
+
+
+def _constant_ratio(hand, auto, rtol, atol):
+    """hand / auto if it is one number for every entry (and 0 where auto is 0), else None."""
+    small = np.abs(auto) <= atol
+    if small.all() or np.any(np.abs(hand[small]) > atol):
+        return None
+    ratios = hand[~small] / auto[~small]
+    ratio = float(np.median(ratios))
+    if ratio != 0 and np.allclose(hand, ratio * auto, rtol=rtol, atol=atol):
+        return ratio
+    return None
+
+
+def _describe_ratio(ratio, batch_size):
+    """Name a constant factor hand = ratio × auto the way a learner would look for it."""
+    def close(value):
+        return np.isclose(ratio, value, rtol=1e-6, atol=0)
+
+    sign = -1 if ratio < 0 else 1
+    size = abs(ratio)
+    text = f"hand = {ratio:.6g} × auto everywhere"
+    if close(-1):
+        return text + ": a sign flip — (y - ŷ) instead of (ŷ - y)? or gradient ascent's sign?"
+    causes = {2: "a factor 2 — the loss has a ½ (e.g. ½·MSE) that the derivation dropped?",
+              0.5: "a factor ½ — the derivative of (ŷ - y)² is 2(ŷ - y): the 2 is missing?"}
+    if batch_size:
+        causes[batch_size] = (f"a factor N = {batch_size} (the batch size) — the loss takes "
+                              f"the mean over the batch, the gradient sums over it: missing 1/N?")
+        causes[1 / batch_size] = (f"a factor 1/N = 1/{batch_size} — divided by the batch size "
+                                  f"twice (once in ∂L/∂ŷ, again in the sums)?")
+    for value, cause in causes.items():
+        if close(value) or close(-value):
+            return f"{text}: {cause}" + (" and a flipped sign" if sign < 0 else "")
+    simple = Fraction(size).limit_denominator(1000)
+    if np.isclose(float(simple), size, rtol=1e-9, atol=0):
+        if simple.denominator == 1:
+            return (f"{text}: a constant factor {sign * simple.numerator} — if that is your batch "
+                    f"size, the gradient sums over the batch where the loss takes the mean")
+        if simple.numerator == 1:
+            return (f"{text}: a constant factor {'-' if sign < 0 else ''}1/{simple.denominator} "
+                    f"— if that is your batch size, you divided by it once too often")
+        return f"{text}: a constant factor {sign * simple}"
+    return f"{text}: a constant factor — a scale in the loss (a mean, a ½) differs from the derivation"
+
+
+def _pattern_hint(hand, auto, bad):
+    """For entries that disagree without a common factor."""
+    count = f"{int(bad.sum())} of {bad.size} entries differ"
+    zero_auto = bad & (auto == 0)
+    if bad.sum() < bad.size and zero_auto.any() and zero_auto.sum() == bad.sum():
+        return (f"{count}, all where the true gradient is exactly 0 and yours is not: a missing "
+                f"activation derivative (relu's is 0 where its input was negative)?")
+    zero_hand = bad & (hand == 0)
+    if zero_hand.any() and zero_hand.sum() == bad.sum():
+        return f"{count}, all where your gradient is 0 and the true one is not: a mask too many?"
+    if bad.sum() < bad.size:
+        return (f"{count} (the rest agree): an elementwise factor is wrong for some entries — "
+                f"a missing activation derivative f'(z)?")
+    return (f"{count}, by varying ratios: not a constant factor — a missing or wrong elementwise "
+            f"factor such as an activation derivative f'(z)?")
+
+
+def _shape_hint(hand, auto, rtol, atol):
+    text = f"shape {hand.shape} but the parameter's is {auto.shape}"
+    if hand.ndim == 2 and hand.T.shape == auto.shape:
+        if np.allclose(hand.T, auto, rtol=rtol, atol=atol):
+            return text + ": transposed — the right values, the other way round (x.T @ δ vs δ.T @ x)"
+        return text + ": transposed, and the values differ too"
+    if hand.ndim == auto.ndim + 1 and hand.shape[1:] == auto.shape:
+        summed = np.allclose(hand.sum(axis=0), auto, rtol=rtol, atol=atol)
+        return text + (": one gradient per sample — sum them over the batch (axis 0)" if summed
+                       else ": one row per sample? the sum over axis 0 is still wrong")
+    if hand.size == auto.size:
+        return text + ": the same number of entries — reshape it"
+    return text
