@@ -19,7 +19,11 @@ retained = weakref.WeakValueDictionary()
 
 
 def _graph_order(roots):
-    """Every value that requires grad and leads to a root, inputs before the values made from them."""
+    """Every value that requires grad and leads to a root, inputs before the values made from them.
+
+    Each op's saved inputs are checked against in-place changes here, before
+    any gradient is computed, so a failing backward leaves every `.grad` as it was.
+    """
     order, seen = [], set()
     stack = [(root, False) for root in roots]
     while stack:
@@ -33,6 +37,7 @@ def _graph_order(roots):
         stack.append((node, True))
         record = node._node
         if record is not None and record[1] is not None:
+            _check_versions(node, record[1], record[3])
             for parent in record[1]:
                 if isinstance(parent, Value) and parent.requires_grad and id(parent) not in seen:
                     stack.append((parent, False))
@@ -102,10 +107,9 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
                 record = node._node
                 if record is None:
                     continue
-                prim, args, kwargs, versions = record
+                prim, args, kwargs, _ = record
                 if args is None:
                     raise _freed_error(node)
-                _check_versions(node, args, versions)
                 if create_graph:
                     grads = prim.vjp(g, node, *args, **kwargs)
                 else:

@@ -67,13 +67,16 @@ div = primitive("div", np.true_divide, lambda g, ans, a, b: (g / b, -g * ans / b
 neg = primitive("neg", np.negative, lambda g, ans, x: (-g,))
 
 
-def _pow_scalar_vjp(g, ans, x, exponent):
-    if exponent == 0:
-        return (g * 0.0,)
-    return (g * exponent * x ** (exponent - 1),)
+def _pow_const_vjp(g, ans, x, exponent):
+    # d/dx x**p = p x**(p-1); where p == 0 that is 0, so use x**1 there
+    # (x**-1 would be inf at x == 0, and inf * 0 is nan)
+    if np.ndim(exponent):
+        return (g * exponent * x ** np.where(exponent == 0, 1.0, exponent - 1.0),)
+    return (g * exponent * x ** (exponent - 1.0 if exponent else 1.0),)
 
 
-pow_scalar = primitive("pow", lambda x, exponent: np.power(x, exponent), _pow_scalar_vjp)
+# x ** p for a constant exponent p (a number or an array): p is not differentiated
+pow_scalar = primitive("pow", lambda x, exponent: np.power(x, exponent), _pow_const_vjp)
 
 
 def _power_vjp(g, ans, a, b):
@@ -260,7 +263,9 @@ stack_ = primitive("stack", lambda *xs, axis=0: np.stack(xs, axis=axis), _stack_
 
 
 def concatenate(values, axis=0):
-    """Join values along an existing axis (numpy.concatenate)."""
+    """Join values along an existing axis (numpy.concatenate; axis=None flattens them first)."""
+    if axis is None:
+        return concatenate_(*[reshape(v, shape=(-1,)) for v in values], axis=0)
     return concatenate_(*values, axis=axis)
 
 

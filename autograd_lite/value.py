@@ -270,7 +270,9 @@ class Value:
             return ops.power(self, other)
         if isinstance(other, (numbers.Real, np.generic)) and np.ndim(other) == 0:
             return ops.pow_scalar(self, exponent=float(other))
-        return ops.power(self, other) if isinstance(other, _OPERANDS) else NotImplemented
+        if isinstance(other, _OPERANDS):  # a constant array exponent is not differentiated
+            return ops.pow_scalar(self, exponent=np.asarray(other))
+        return NotImplemented
 
     def __rpow__(self, other):
         return ops.power(other, self) if isinstance(other, _OPERANDS) else NotImplemented

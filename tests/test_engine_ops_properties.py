@@ -135,6 +135,15 @@ def test_numpy_constants_mix_in_on_either_side(fn, seed):
 
 
 @given(shapes=pairs, seed=seeds)
+def test_constant_array_exponent_is_not_differentiated(shapes, seed):
+    x_shape, p_shape = shapes.input_shapes
+    exponent = np.random.default_rng(seed).integers(-2, 4, size=p_shape).astype(float)
+    x = values(seed, x_shape, away_from_zero=True)  # negative bases are fine: p is an integer
+    np.testing.assert_allclose((Value(x) ** exponent).data, x ** exponent)
+    check(lambda v: v ** exponent, x, second=True)
+
+
+@given(shapes=pairs, seed=seeds)
 def test_maximum_and_minimum_without_ties(shapes, seed):
     a_shape, b_shape = shapes.input_shapes
     rng = np.random.default_rng(seed)
@@ -384,6 +393,8 @@ def test_concatenate_and_stack(join, shape, count, seed, data):
     np.testing.assert_array_equal(fn([Value(a) for a in arrays], axis=axis).data,
                                   getattr(np, join)(arrays, axis=axis))
     check(lambda *vs: fn(list(vs), axis=axis) ** 2, *arrays, second=True)
+    if join == "concatenate":
+        check(lambda *vs: fn(list(vs), axis=None) ** 2, *arrays)
     constant = np.ones_like(arrays[0])  # a plain array mixes in as a constant
     check(lambda v: fn([constant, v], axis=axis), arrays[0])
 

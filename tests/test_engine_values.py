@@ -158,3 +158,13 @@ def test_zero_grad_and_retain_grad():
     np.testing.assert_allclose(x.grad, 8 * x.data)
     x.zero_grad()
     assert x.grad is None
+
+
+def test_constant_exponents_do_not_warn_for_negative_bases():
+    import warnings
+    x = Value([-2.0, 3.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (x ** np.array([2.0, 3.0])).sum().backward()
+        (x ** 2).sum().backward()
+    np.testing.assert_allclose(x.grad, [-4.0 - 4.0, 27.0 + 6.0])

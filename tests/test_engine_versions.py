@@ -82,3 +82,12 @@ def test_second_order_graph_from_create_graph_is_checked_too():
     with pytest.raises(RuntimeError, match="'w'"):
         g.sum().backward()
 
+
+
+def test_a_failing_check_leaves_every_grad_untouched():
+    a, w = Value([1.0, 2.0], name="a"), Value([3.0, 4.0], name="w")
+    loss = (a * 2).sum() + (w[0:1] * a[0:1]).sum()
+    w.data -= 1.0  # in place: the slice w[0:1] sees the change too
+    with pytest.raises(RuntimeError, match="'w'"):
+        loss.backward()
+    assert a.grad is None and w.grad is None
