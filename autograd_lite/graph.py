@@ -61,8 +61,8 @@ def format_array(array, max_elements=6):
         return np.array2string(array, precision=4, separator=", ")
     if array.dtype.kind == "b":
         return f"{int(array.sum())} of {array.size} True"
-    return (f"min {_number(array.min().item())}  mean {_number(array.mean().item())}"
-            f"  max {_number(array.max().item())}")
+    return (f"min {_number(array.min().item())}, mean {_number(array.mean().item())}, "
+            f"max {_number(array.max().item())}")
 
 
 def _shape_text(array):

@@ -1,0 +1,363 @@
+"""Graph pictures rendered by the real Graphviz `dot`, read back as SVG.
+
+Each test draws a graph, renders it to SVG and parses the XML: Graphviz puts
+every node in a `<g class="node">` whose `<title>` is the node's id and whose
+`<text>`s are its label, and every edge in a `<g class="edge">` titled `a->b`.
+"""
+import gc
+import re
+import shutil
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from autograd_lite import Value, draw_graph, save_graph
+from autograd_lite.graph import CONSTANT_COLOR, LEAF_COLOR, OUTPUT_COLOR, format_array
+import autograd_lite.module_calls as registry
+from autograd_lite.module_calls import module_calls, record_module_call
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
+                               reason="Graphviz's dot program is not installed")
+NS = "{http://www.w3.org/2000/svg}"
+
+
+class Svg:
+    """The nodes, edges and clusters of a Graphviz SVG file."""
+
+    def __init__(self, path):
+        self.texts, self.fills, self.boxes, self.edges, self.clusters = {}, {}, {}, set(), {}
+        for group in ET.parse(path).getroot().iter(NS + "g"):
+            kind = group.get("class")
+            if kind not in ("node", "edge", "cluster"):
+                continue
+            title = group.find(NS + "title").text
+            texts = [t.text for t in group.iter(NS + "text") if t.text]
+            if kind == "edge":
+                self.edges.add(tuple(title.split("->")))
+            elif kind == "cluster":
+                self.clusters[" ".join(texts)] = _bbox(group)
+            else:
+                self.texts[title] = texts
+                self.fills[title] = {p.get("fill") for p in group.iter(NS + "polygon")}
+                self.boxes[title] = _bbox(group)
+
+    def node(self, first_text):
+        """The id of the one node whose label starts with `first_text` (a value's name)."""
+        found = [t for t, texts in self.texts.items() if texts and texts[0] == first_text]
+        assert len(found) == 1, (first_text, found)
+        return found[0]
+
+    def label(self, node):
+        return " ".join(self.texts[node])
+
+    def inputs(self, node):
+        return {a for a, b in self.edges if b == node}
+
+    def consumer(self, node):
+        """The op node a value feeds (exactly one in these graphs)."""
+        (op,) = {b for a, b in self.edges if a == node}
+        return op
+
+    def inside(self, node, cluster):
+        (x0, y0, x1, y1), (cx0, cy0, cx1, cy1) = self.boxes[node], self.clusters[cluster]
+        return cx0 <= x0 and x1 <= cx1 and cy0 <= y0 and y1 <= cy1
+
+
+def _bbox(group):
+    """Bounding box of a group's own shapes (polygons, paths, ellipses): x0, y0, x1, y1."""
+    xs, ys = [], []
+    for shape in group:
+        if shape.tag in (NS + "polygon", NS + "polyline"):
+            numbers = [float(n) for n in re.findall(r"-?[\d.]+", shape.get("points"))]
+        elif shape.tag == NS + "path":
+            numbers = [float(n) for n in re.findall(r"-?[\d.]+", shape.get("d"))]
+        elif shape.tag == NS + "ellipse":
+            cx, cy, rx, ry = (float(shape.get(k)) for k in ("cx", "cy", "rx", "ry"))
+            numbers = [cx - rx, cy - ry, cx + rx, cy + ry]
+        else:
+            continue
+        xs += numbers[0::2]
+        ys += numbers[1::2]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def render(root, tmp_path, **kwargs):
+    path = save_graph(root, tmp_path / "graph.svg", **kwargs)
+    assert path == tmp_path / "graph.svg"
+    return Svg(path)
+
+
+def numbers_in(text):
+    return np.array([float(n) for n in re.findall(r"-?\d+\.?\d*(?:e[-+]?\d+)?", text)])
+
+
+def single_neuron():
+    """The slides' neuron y = f(b + w1 x1 + w2 x2) with f = tanh (micrograd's numbers)."""
+    x1, x2 = Value(2.0, name="x1"), Value(0.0, name="x2")
+    w1, w2 = Value(-3.0, name="w1"), Value(1.0, name="w2")
+    b = Value(6.8813735870195432, name="b")
+    n = b + w1 * x1 + w2 * x2
+    n.name = "n"
+    y = n.tanh()
+    y.name = "y"
+    return y, n
+
+
+@needs_dot
+def test_single_neuron_after_backward_shows_names_data_grads_and_edges(tmp_path):
+    y, n = single_neuron()
+    n.retain_grad()
+    y.backward(retain_graph=True)
+    svg = render(y, tmp_path)
+
+    # 5 leaves + 2 products + 2 sums + tanh = 10 values, each computed one with its op
+    assert len(svg.texts) == 15
+    ops = sorted(svg.label(t) for t in svg.texts if t.startswith("op"))
+    assert ops == ["*", "*", "+", "+", "tanh"]
+    assert len(svg.edges) == 14
+
+    expected = {"x1": ("2.0", "-1.5"), "w1": ("-3.0", "1.0"), "x2": ("0.0", "0.5"),
+                "w2": ("1.0", "0.0"), "b": ("6.8814", "0.5"), "n": ("0.8814", "0.5")}
+    for name, (data, grad) in expected.items():
+        node = svg.node(name)
+        assert svg.texts[node] == [name, "scalar float64", f"data {data}", f"grad {grad}"]
+    root = svg.node("y")
+    assert svg.texts[root] == ["y", "scalar float64", "data 0.7071"]  # a non-leaf keeps no grad
+
+    # x1 and w1 meet in one product, which feeds a sum, which with b ... feeds tanh -> y
+    product = svg.consumer(svg.node("x1"))
+    assert svg.label(product) == "*" and svg.inputs(product) == {svg.node("x1"), svg.node("w1")}
+    assert svg.inputs(root) == {svg.consumer(svg.node("n"))}
+    assert svg.label(svg.consumer(svg.node("n"))) == "tanh"
+    assert svg.label(svg.consumer(svg.node("b"))) == "+"
+
+    # colours: leaves that require grad, the output, and computed values differ
+    assert LEAF_COLOR in svg.fills[svg.node("x1")]
+    assert OUTPUT_COLOR in svg.fills[root]
+    assert not {LEAF_COLOR, OUTPUT_COLOR} & svg.fills[svg.node("n")]
+
+
+@needs_dot
+def test_before_backward_there_are_no_grads_and_show_flags_hide_rows(tmp_path):
+    y, _ = single_neuron()
+    svg = render(y, tmp_path)
+    assert not any("grad" in svg.label(t) for t in svg.texts)
+    assert svg.texts[svg.node("x1")] == ["x1", "scalar float64", "data 2.0"]
+    y.backward(retain_graph=True)
+    svg = render(y, tmp_path, show_data=False, show_grad=False)
+    assert svg.texts[svg.node("x1")] == ["x1", "scalar float64"]
+
+
+def cosine_network(rng):
+    """The cosine post's 1-5-1 tanh network y = tanh(w2ᵀ tanh(w1 t + b1) + b2) and its MSE."""
+    t = np.linspace(0.0, 1.0, 50).reshape(1, -1)
+    target = np.cos(2 * np.pi * t)
+    w1, b1 = Value(rng.normal(size=(5, 1)), name="w1"), Value(rng.normal(size=(5, 1)), name="b1")
+    w2, b2 = Value(rng.normal(size=(5, 1)), name="w2"), Value(rng.normal(), name="b2")
+    prediction = (w2.T @ (w1 @ t + b1).tanh() + b2).tanh()
+    loss = ((prediction - target) ** 2).mean()
+    loss.name = "loss"
+    return loss, (w1, b1, w2, b2)
+
+
+@needs_dot
+def test_cosine_network_shows_shapes_small_arrays_and_summaries(tmp_path, rng):
+    loss, (w1, b1, w2, b2) = cosine_network(rng)
+    loss.backward(retain_graph=True)
+    svg = render(loss, tmp_path)
+
+    # 4 parameters, 2 array constants (t, the target), 10 ops each with its value
+    assert len(svg.texts) == 26
+    ops = sorted(svg.label(n) for n in svg.texts if n.startswith("op"))
+    assert ops == sorted(["@", "+", "tanh", "transpose", "@", "+", "tanh", "-", "**2", "mean"])
+    assert len(svg.edges) == 25
+
+    for param in (w1, b1, w2):  # (5, 1): printed in full, data and grad
+        label = svg.label(svg.node(param.name))
+        assert "(5, 1) float64" in label
+        data, grad = label.split("grad")
+        np.testing.assert_allclose(numbers_in(data.split("data")[1]), param.data.ravel(),
+                                   rtol=1e-3, atol=1e-4)
+        np.testing.assert_allclose(numbers_in(grad), param.grad.ravel(), rtol=1e-3, atol=1e-4)
+    b2_text = svg.texts[svg.node("b2")]
+    assert b2_text[1] == "scalar float64"
+    assert float(b2_text[3].split()[1]) == pytest.approx(b2.grad.item(), rel=1e-3, abs=1e-4)
+    assert float(svg.texts[svg.node("loss")][2].split()[1]) == pytest.approx(loss.item(), rel=1e-3)
+
+    # the input t is an array constant, summarised, and meets w1 in the first matmul
+    first = svg.consumer(svg.node("w1"))
+    (t_node,) = svg.inputs(first) - {svg.node("w1")}
+    assert svg.label(first) == "@"
+    assert svg.texts[t_node] == ["(1, 50) float64", "data min 0.0, mean 0.5, max 1.0"]
+    assert CONSTANT_COLOR in svg.fills[t_node]
+    hidden = [n for n in svg.texts if svg.texts[n][0] == "(5, 50) float64"]
+    assert len(hidden) == 3 and all("min" in svg.label(n) for n in hidden)
+
+
+@needs_dot
+def test_graph_over_max_nodes_keeps_the_nodes_nearest_the_root_and_counts_the_rest(tmp_path):
+    x, w = Value(0.5, name="x"), Value(0.9, name="w")
+    s = x
+    for _ in range(50):
+        s = (s * w + 0.1).tanh()
+    s.name = "out"
+    # per step: product, sum and tanh (value + op each) and the constant 0.1 = 7; plus x and w
+    total = 50 * 7 + 2
+    assert len(draw_graph(s, max_nodes=None).body) > total
+    svg = render(s, tmp_path, max_nodes=40)
+
+    (more,) = [n for n in svg.texts if svg.texts[n][0].startswith("…")]
+    drawn = len(svg.texts) - 1
+    assert drawn <= 39
+    left_nodes, left_ops = map(int, re.match(r"… (\d+) more nodes \((\d+) ops\)",
+                                             svg.texts[more][0]).groups())
+    assert drawn + left_nodes == total
+    drawn_ops = sum(1 for n in svg.texts if n.startswith("op"))
+    assert drawn_ops + left_ops == 150
+    assert "leaves: 1" in svg.label(more)  # x is far from the root; w is next to it
+    svg.node("out"), svg.node("w")
+    assert not any(svg.texts[n][0] == "x" for n in svg.texts)
+    assert svg.edges & {("more", op) for op in svg.texts if op.startswith("op")}
+    caption = " ".join(t for t in _graph_texts(tmp_path / "graph.svg"))
+    assert f"showing the {drawn} nodes nearest the output of {total} (max_nodes=40)" in caption
+
+
+def _graph_texts(path):
+    """Texts of the graph's own label (the legend and notes), outside any node or edge."""
+    svg_root = ET.parse(path).getroot()
+    graph = svg_root.find(NS + "g")
+    return [t.text for t in graph.findall(NS + "text") if t.text] + [
+        t.text for g in graph.findall(NS + "g") if g.get("class") is None
+        for t in g.iter(NS + "text") if t.text]
+
+
+@needs_dot
+def test_drawing_after_backward_without_retain_graph_says_the_graph_was_released(tmp_path):
+    y, _ = single_neuron()
+    y.backward()
+    svg = render(y, tmp_path)
+    root = svg.node("y")
+    (op,) = svg.inputs(root)
+    assert svg.label(op) == "tanh"
+    (note,) = svg.inputs(op)
+    assert "released" in svg.label(note)
+    assert any("retain_graph=True" in t for t in _graph_texts(tmp_path / "graph.svg"))
+
+
+def test_missing_dot_writes_the_source_and_says_how_to_install_graphviz(tmp_path, monkeypatch):
+    y, _ = single_neuron()
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot program anywhere
+    with pytest.warns(RuntimeWarning) as caught:
+        written = save_graph(y, tmp_path / "neuron.png")
+    (warning,) = caught
+    message = str(warning.message)
+    assert "\n" not in message
+    assert "apt-get install graphviz" in message and "brew install graphviz" in message
+    assert written == tmp_path / "neuron.dot" and str(written) in message
+    assert not (tmp_path / "neuron.png").exists()
+    source = written.read_text()
+    assert source.startswith("digraph") and "<B>x1</B>" in source
+    assert warning.filename == __file__  # points at the caller, not into graphviz
+
+
+def test_dot_extension_needs_no_graphviz_and_unknown_extensions_are_refused(tmp_path,
+                                                                              monkeypatch):
+    y, _ = single_neuron()
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert save_graph(y, tmp_path / "g.dot").read_text() == draw_graph(y).source
+    with pytest.raises(ValueError, match=r"'g\.jpeg'.*\.svg"):
+        save_graph(y, tmp_path / "g.jpeg")
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(TypeError, match="draw_graph: expected a Value"):
+        draw_graph(np.ones(3))
+    with pytest.raises(ValueError, match="rankdir"):
+        draw_graph(Value(1.0), rankdir="up")
+    with pytest.raises(ValueError, match="max_nodes"):
+        draw_graph(Value(1.0), max_nodes=0)
+
+
+def test_format_array_is_tidy():
+    assert format_array(np.float64(2.0)) == "2.0"
+    assert format_array(np.float64(1 / 3)) == "0.3333"
+    assert format_array(np.float64(1.5e-7)) == "1.5e-07"
+    assert format_array(np.float64(123456.0)) == "1.235e+05"
+    assert format_array(np.array(np.nan)) == "nan"
+    assert format_array(np.array([1.0, 0.5])) == "[1. , 0.5]"
+    assert format_array(np.arange(10.0)) == "min 0.0, mean 4.5, max 9.0"
+    assert format_array(np.arange(10) > 6) == "3 of 10 True"
+
+
+def layered_graph():
+    """x -> Linear -> Tanh -> Linear, recorded as nn.Module.__call__ records a Sequential."""
+    rng = np.random.default_rng(1)
+    x = Value(rng.normal(size=(3, 2)), requires_grad=False)
+    w1, b1 = Value(rng.normal(size=(2, 4)), name="0.weight"), Value(np.zeros(4), name="0.bias")
+    w2, b2 = Value(rng.normal(size=(4, 1)), name="2.weight"), Value(np.zeros(1), name="2.bias")
+    h = x @ w1 + b1
+    record_module_call("0: Linear(2→4)", (x,), h)
+    a = h.tanh()
+    record_module_call("1: Tanh()", (h,), a)
+    out = a @ w2 + b2
+    record_module_call("2: Linear(4→1)", (a,), out)
+    record_module_call("Sequential", (x,), out)  # outer call last, as nn records it
+    loss = out.sum()
+    loss.name = "loss"
+    return loss, x
+
+
+@needs_dot
+def test_group_modules_draws_one_cluster_per_module_call(tmp_path):
+    loss, _ = layered_graph()
+    svg = render(loss, tmp_path, group_modules=True)
+    assert set(svg.clusters) == {"0: Linear(2→4)", "1: Tanh()", "2: Linear(4→1)", "Sequential"}
+
+    tanh_op = [n for n in svg.texts if svg.label(n) == "tanh"][0]
+    places = {"0.weight": "0: Linear(2→4)", "0.bias": "0: Linear(2→4)",
+              "2.weight": "2: Linear(4→1)", "2.bias": "2: Linear(4→1)"}
+    for name, cluster in places.items():
+        node = svg.node(name)
+        assert svg.inside(node, cluster) and svg.inside(node, "Sequential")
+        others = set(places.values()) - {cluster} | {"1: Tanh()"}
+        assert not any(svg.inside(node, c) for c in others)
+    assert svg.inside(tanh_op, "1: Tanh()") and svg.inside(tanh_op, "Sequential")
+    # the input and the loss, made outside any module, are outside every cluster
+    x_node = [n for n in svg.texts if svg.texts[n][0] == "(3, 2) float64"][0]
+    for outside in (x_node, svg.node("loss")):
+        assert not any(svg.inside(outside, c) for c in svg.clusters)
+
+    assert not render(loss, tmp_path).clusters  # group_modules=False ignores the record
+
+
+def test_group_modules_nests_outer_calls_around_inner_ones():
+    loss, _ = layered_graph()
+    source = draw_graph(loss, group_modules=True).source
+    outer = source.index('label=Sequential')
+    for inner in ("0: Linear(2→4)", "1: Tanh()", "2: Linear(4→1)"):
+        assert source.index(f'label="{inner}"') > outer
+    assert source.count("subgraph cluster_") == 4
+
+
+def test_group_modules_with_real_nn_layers():
+    nn = pytest.importorskip("nn")
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh())
+    source = draw_graph(model(np.ones((4, 2))).sum(), group_modules=True).source
+    assert source.count("subgraph cluster_") == 3
+    assert "0.weight" in source and "label=\"0: Linear" in source
+
+
+def test_module_calls_work_for_array_outputs_and_are_forgotten_with_them():
+    x = Value(np.ones((2, 3)))
+    out = x * 2
+    record_module_call("Scale()", (x, 5), out)
+    ((label, refs),) = module_calls(out)
+    assert label == "Scale()" and [r() for r in refs] == [x]
+    assert module_calls(x) == ()
+    key = id(out)
+    assert key in registry._calls
+    del out, refs
+    gc.collect()
+    assert key not in registry._calls
+    record_module_call("NotAValue()", (x,), (x, x))  # ignored, not an error
