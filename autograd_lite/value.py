@@ -148,7 +148,13 @@ class Value:
     # --- data and its version -------------------------------------------------
     @property
     def data(self):
-        """The numpy array. Assigning to it (`v.data = ...`, `v.data -= ...`) bumps its version."""
+        """The numpy array. Assigning to it (`v.data = ...`, `v.data -= ...`) bumps its version.
+
+        backward() compares versions, so changing a value that a live graph
+        still needs raises instead of giving wrong gradients. Writing into the
+        array's elements (`v.data[0] = 1`, `np.copyto(v.data, ...)`) is not
+        seen: assign to `.data` instead.
+        """
         return self._data
 
     @data.setter

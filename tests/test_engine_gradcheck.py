@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from autograd_lite import (GradcheckError, Value, gradcheck, gradgradcheck, manual_seed,
-                           numerical_grad)
+from autograd_lite import (GradcheckError, Value, default_generator, gradcheck, gradgradcheck,
+                           manual_seed, numerical_grad)
 from autograd_lite.value import primitive
 
 # a deliberately wrong primitive: cube with the derivative 3x (should be 3x^2)
@@ -55,8 +55,10 @@ def test_numerical_grad_for_one_or_several_inputs():
     np.testing.assert_allclose(numerical_grad(lambda v: v.sum(), [np.ones(2)])[0], [1.0, 1.0])
 
 
-def test_gradgradcheck_is_reproducible_with_manual_seed():
+def test_manual_seed_makes_the_library_generator_reproducible():
     manual_seed(3)
-    first = np.random.default_rng(0)  # the library generator is separate from user generators
-    assert gradgradcheck(lambda v: v.exp() * v, [Value([0.1, 0.2])])
-    assert first.random() == np.random.default_rng(0).random()
+    first = default_generator().standard_normal(4)
+    assert gradgradcheck(lambda v: v.exp() * v, [Value([0.1, 0.2])])  # draws grad_outputs
+    manual_seed(3)
+    np.testing.assert_array_equal(default_generator().standard_normal(4), first)
+    assert manual_seed(4) is default_generator()
