@@ -5,6 +5,7 @@ every node in a `<g class="node">` whose `<title>` is the node's id and whose
 `<text>`s are its label, and every edge in a `<g class="edge">` titled `a->b`.
 """
 import gc
+import pathlib
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -361,3 +362,21 @@ def test_module_calls_work_for_array_outputs_and_are_forgotten_with_them():
     gc.collect()
     assert key not in registry._calls
     record_module_call("NotAValue()", (x,), (x, x))  # ignored, not an error
+
+
+@needs_dot
+def test_example_script_reproduces_the_committed_pictures(tmp_path, monkeypatch, capsys):
+    """examples/graph_picture.py makes docs/images/*; the committed files show the same labels."""
+    pytest.importorskip("matplotlib")
+    root = pathlib.Path(__file__).resolve().parents[1]
+    monkeypatch.syspath_prepend(str(root / "examples"))
+    graph_picture = pytest.importorskip("graph_picture")
+    graph_picture.main(["--out", str(tmp_path)])
+    assert "neuron_y: 0.707107" in capsys.readouterr().out
+    for name in ("single_neuron.svg", "mlp_layers.svg"):
+        fresh, committed = Svg(tmp_path / name), Svg(root / "docs" / "images" / name)
+        assert fresh.texts == committed.texts and fresh.edges == committed.edges
+        assert set(fresh.clusters) == set(committed.clusters)
+    assert Svg(tmp_path / "mlp_layers.svg").clusters  # grouped by layer
+    with pytest.importorskip("PIL.Image").open(tmp_path / "gradient_flow.png") as image:
+        assert image.format == "PNG"
