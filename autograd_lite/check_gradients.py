@@ -117,31 +117,38 @@ def check_gradients(hand_fn, loss_fn, params, *, eps=1e-6, rtol=1e-5, atol=1e-8,
     """
     arrays = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
     hand_loss, hand_grads = hand_fn(**{n: a.copy() for n, a in arrays.items()})
+    auto_loss, auto, numeric = automatic_and_numerical(loss_fn, arrays, eps=eps)
     names = list(arrays)
-    values = [Value(arrays[n], name=n) for n in names]
-    loss = loss_fn(**dict(zip(names, values)))
-    if not isinstance(loss, Value) or loss.size != 1:
-        raise ValueError(f"check_gradients: loss_fn must return a scalar Value, got "
-                         f"{type(loss).__name__} of shape {np.shape(getattr(loss, 'data', loss))}")
-    auto = grad(loss, values, allow_unused=True)
-    auto = [np.zeros(v.shape) if g is None else np.asarray(g.data, dtype=np.float64)
-            for g, v in zip(auto, values)]
-    numeric = numerical_grad(lambda *vs: loss_fn(**dict(zip(names, vs))), values, eps=eps)
-
-    hand_loss, auto_loss = float(np.asarray(hand_loss)), loss.item()
+    hand_loss = float(np.asarray(hand_loss))
     loss_passed = abs(hand_loss - auto_loss) <= atol + rtol * abs(auto_loss)
     loss_hint = "" if loss_passed else (
         f"hand_fn's loss differs from loss_fn's; {_describe_ratio(hand_loss / auto_loss, batch_size)}"
         if auto_loss != 0 else "hand_fn's loss differs from loss_fn's (which is 0)")
     report = GradientReport(hand_loss, auto_loss, loss_passed, loss_hint)
-    for name, a, num in zip(names, auto, numeric):
-        report.parameters[name] = _check_one(name, hand_grads.get(name), a, num, rtol, atol,
-                                             batch_size)
+    for name in names:
+        report.parameters[name] = _check_one(name, hand_grads.get(name), auto[name],
+                                             numeric[name], rtol, atol, batch_size)
     extra = sorted(set(hand_grads) - set(names))
     if extra:
         report.notes.append(f"hand_fn returned gradients for unknown names {extra} "
                             f"(parameters are {names})")
     return report
+
+
+def automatic_and_numerical(loss_fn, params, eps=1e-6):
+    """(loss, {name: engine gradient}, {name: central-difference gradient}) of
+    loss_fn(**{name: Value}) at params ({name: array}), all float64 numpy."""
+    names = list(params)
+    values = [Value(np.array(params[n], dtype=np.float64), name=n) for n in names]
+    loss = loss_fn(**dict(zip(names, values)))
+    if not isinstance(loss, Value) or loss.size != 1:
+        raise ValueError(f"check_gradients: loss_fn must return a scalar Value, got "
+                         f"{type(loss).__name__} of shape {np.shape(getattr(loss, 'data', loss))}")
+    auto = grad(loss, values, allow_unused=True)
+    auto = {n: np.zeros(v.shape) if g is None else np.asarray(g.data, dtype=np.float64)
+            for n, g, v in zip(names, auto, values)}
+    numeric = numerical_grad(lambda *vs: loss_fn(**dict(zip(names, vs))), values, eps=eps)
+    return loss.item(), auto, dict(zip(names, numeric))
 
 
 def _check_one(name, hand, auto, numeric, rtol, atol, batch_size):
