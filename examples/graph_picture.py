@@ -16,7 +16,6 @@ Needs Graphviz's `dot` for the SVGs (without it, .dot files are written instead)
 import numpy as np
 
 import nn
-from _common import parse_args, report, save_figure
 from autograd_lite import Value, plot_gradient_flow, save_graph
 from autograd_lite.gradient_flow import gradient_magnitudes
 
@@ -34,6 +33,8 @@ def single_neuron():
 
 
 def main(argv=None):
+    from _common import parse_args, report, save_figure  # matplotlib: not needed for the neuron
+
     args = parse_args(__doc__.splitlines()[0], default_seed=0, argv=argv)
     rng = np.random.default_rng(args.seed)
 
