@@ -194,6 +194,50 @@ def _module_clusters(kept):
     return calls, parents
 
 
+def _color(value, is_root):
+    if is_root:
+        return OUTPUT_COLOR
+    if value._node is not None:
+        return VALUE_COLOR
+    return LEAF_COLOR if value.requires_grad else CONSTANT_COLOR
+
+
+def _value_picture(value, index, is_root, show_data, show_grad, max_elements):
+    """One value's picture: its box, the op that made it, and the op's constant inputs.
+
+    Returns `(nodes, edges)`: nodes as `(id, attributes)`, edges as `(tail, head,
+    attributes)`. Ids come from `index` (id(value) -> number): value `v3` is made
+    by op `op3`; inputs that are not drawn get no edge.
+    """
+    number = index[id(value)]
+    nodes = [(f"v{number}", dict(label=_record(_color(value, is_root), value.name, value.data,
+                                               value.grad, show_data, show_grad, max_elements,
+                                               bold_border=is_root), shape="plain"))]
+    if value._node is None:
+        return nodes, []
+    prim, args, kwargs, _ = value._node
+    op = f"op{number}"
+    nodes.append((op, dict(label=_op_label(prim, kwargs), shape="ellipse", style="filled",
+                           fillcolor=OP_COLOR, margin="0.05,0.02", height="0.3")))
+    edges = [(op, f"v{number}", {})]
+    if args is None:
+        nodes.append((f"released{number}", dict(label="inputs released\nby backward()",
+                                                shape="note", style="dashed",
+                                                fontcolor="#666666")))
+        edges.append((f"released{number}", op, dict(style="dashed")))
+        return nodes, edges
+    for position, arg in enumerate(args):
+        if isinstance(arg, Value):
+            if id(arg) in index:
+                edges.append((f"v{index[id(arg)]}", op, {}))
+        else:
+            const = f"c{number}_{position}"
+            nodes.append((const, dict(label=_record(CONSTANT_COLOR, None, arg, None, show_data,
+                                                    False, max_elements), shape="plain")))
+            edges.append((const, op, {}))
+    return nodes, edges
+
+
 def draw_graph(root, *, rankdir="LR", show_data=True, show_grad=True, max_nodes=200,
                group_modules=False, max_elements=6, legend=True):
     """The computation graph that produced `root` as a `graphviz.Digraph`.
@@ -210,7 +254,8 @@ def draw_graph(root, *, rankdir="LR", show_data=True, show_grad=True, max_nodes=
         around the values its forward created.
     legend: add a colour key under the picture.
     """
-    roots = [root] if isinstance(root, Value) else list(root)
+    roots = [root] if isinstance(root, Value) else list(root) if isinstance(root, (list, tuple)) \
+        else []
     if not roots or not all(isinstance(r, Value) for r in roots):
         raise TypeError(f"draw_graph: expected a Value or a list of Values, got {root!r:.80}")
     if rankdir not in ("LR", "RL", "TB", "BT"):
@@ -220,7 +265,7 @@ def draw_graph(root, *, rankdir="LR", show_data=True, show_grad=True, max_nodes=
 
     order = _walk(roots)
     kept = _keep(order, max_nodes)
-    ids = {id(v): f"v{i}" for i, v in enumerate(kept)}
+    index = {id(v): i for i, v in enumerate(kept)}
     root_ids = {id(r) for r in roots}
 
     dot = graphviz.Digraph("computation_graph")
@@ -228,53 +273,20 @@ def draw_graph(root, *, rankdir="LR", show_data=True, show_grad=True, max_nodes=
     dot.attr("node", fontname="Helvetica", fontsize="11")
     dot.attr("edge", color="#555555", arrowsize="0.7")
 
-    # value boxes go into the module cluster that holds them (or the top level)
+    # each value's picture nodes go into the module cluster that holds it (or the top level)
     homes = {}
     clusters, parents = _module_clusters(kept) if group_modules else ([], [])
-    for index, (_, members) in enumerate(clusters):
+    for number, (_, members) in enumerate(clusters):
         for member in members:
-            homes[member] = index  # later (smaller) calls overwrite: innermost wins
+            homes[member] = number  # later (smaller) calls overwrite: innermost wins
     bodies = [[] for _ in clusters]
     top = []
-
-    released = False
     for value in kept:
-        name = ids[id(value)]
-        if id(value) in root_ids:
-            color = OUTPUT_COLOR
-        elif value._node is not None:
-            color = VALUE_COLOR
-        else:
-            color = LEAF_COLOR if value.requires_grad else CONSTANT_COLOR
-        body = bodies[homes[id(value)]] if id(value) in homes else top
-        body.append((name, dict(label=_record(color, value.name, value.data, value.grad,
-                                              show_data, show_grad, max_elements,
-                                              bold_border=id(value) in root_ids),
-                                shape="plain")))
-        if value._node is None:
-            continue
-        prim, args, kwargs, _ = value._node
-        op = f"op{name[1:]}"
-        body.append((op, dict(label=_op_label(prim, kwargs), shape="ellipse", style="filled",
-                              fillcolor=OP_COLOR, margin="0.05,0.02", height="0.3")))
-        dot.edge(op, name)
-        if args is None:
-            released = True
-            body.append((f"released{name[1:]}", dict(
-                label="inputs released\nby backward()", shape="note", style="dashed",
-                fontcolor="#666666")))
-            dot.edge(f"released{name[1:]}", op, style="dashed")
-            continue
-        for position, arg in enumerate(args):
-            if isinstance(arg, Value):
-                if id(arg) in ids:
-                    dot.edge(ids[id(arg)], op)
-            else:
-                const = f"c{name[1:]}_{position}"
-                body.append((const, dict(label=_record(CONSTANT_COLOR, None, arg, None,
-                                                       show_data, False, max_elements),
-                                         shape="plain")))
-                dot.edge(const, op)
+        nodes, edges = _value_picture(value, index, id(value) in root_ids,
+                                      show_data, show_grad, max_elements)
+        (bodies[homes[id(value)]] if id(value) in homes else top).extend(nodes)
+        for tail, head, attrs in edges:
+            dot.edge(tail, head, **attrs)
 
     for node_name, attrs in top:
         dot.node(node_name, **attrs)
@@ -288,11 +300,11 @@ def draw_graph(root, *, rankdir="LR", show_data=True, show_grad=True, max_nodes=
         cut = {id(v) for v in left_out}
         for value in kept:
             if any(isinstance(a, Value) and id(a) in cut for a in _inputs(value) or ()):
-                dot.edge("more", f"op{ids[id(value)][1:]}", style="dashed")
+                dot.edge("more", f"op{index[id(value)]}", style="dashed")
         drawn = sum(_cost(v) for v in kept)
         notes.append(f"showing the {drawn} nodes nearest the output of "
                      f"{drawn + sum(_cost(v) for v in left_out)} (max_nodes={max_nodes})")
-    if released:
+    if any(_inputs(v) is None for v in kept):
         notes.append(_RELEASED)
     if legend or notes:
         dot.attr(label=_legend(legend, notes), labelloc="b", labeljust="l")

@@ -280,6 +280,8 @@ def test_dot_extension_needs_no_graphviz_and_unknown_extensions_are_refused(tmp_
 def test_bad_arguments_are_named():
     with pytest.raises(TypeError, match="draw_graph: expected a Value"):
         draw_graph(np.ones(3))
+    with pytest.raises(TypeError, match="draw_graph: expected a Value"):
+        draw_graph(5)
     with pytest.raises(ValueError, match="rankdir"):
         draw_graph(Value(1.0), rankdir="up")
     with pytest.raises(ValueError, match="max_nodes"):
