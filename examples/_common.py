@@ -82,3 +82,16 @@ class Stopwatch:
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.start
         report(f"{self.name}_seconds", round(self.seconds, 2))
+
+
+def standardized_split(X, y, test_size=0.2, random_state=42):
+    """The guide's preprocessing: train/test split, then features scaled by the training set's
+    mean and standard deviation (scikit-learn's StandardScaler). Returns X_train, X_test,
+    y_train, y_test."""
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=test_size,
+                                                        random_state=random_state)
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
