@@ -386,3 +386,10 @@ def test_example_script_reproduces_the_committed_pictures(tmp_path, monkeypatch,
     assert Svg(tmp_path / "mlp_layers.svg").clusters  # grouped by layer
     with pytest.importorskip("PIL.Image").open(tmp_path / "gradient_flow.png") as image:
         assert image.format == "PNG"
+
+
+def test_several_roots_are_all_drawn_as_outputs():
+    x = Value([1.0, 2.0], name="x")
+    source = draw_graph([(x * 2).sum(), x.exp()]).source
+    assert source.count(f'BGCOLOR="{OUTPUT_COLOR}"><TR>') == 2
+    assert source.count("<B>x</B>") == 1  # shared input drawn once
