@@ -37,10 +37,14 @@ def _graph_order(roots):
         stack.append((node, True))
         record = node._node
         if record is not None and record[1] is not None:
-            _check_versions(node, record[1], record[3])
-            for parent in record[1]:
-                if isinstance(parent, Value) and parent.requires_grad and id(parent) not in seen:
-                    stack.append((parent, False))
+            if node._version:
+                raise _version_error(node, "its output", node, 0)
+            for parent, saved in zip(record[1], record[3]):
+                if isinstance(parent, Value):
+                    if parent._version != saved:
+                        raise _version_error(node, "its input", parent, saved, record[1])
+                    if parent.requires_grad and id(parent) not in seen:
+                        stack.append((parent, False))
     return order
 
 
@@ -51,21 +55,16 @@ def _freed_error(node):
         f"Pass retain_graph=True to the first backward() (or grad()) to keep the graph.")
 
 
-def _version_error(node, which, parent, saved):
-    label = f"'{parent.name}'" if parent.name else "an unnamed value"
+def _version_error(node, which, changed, saved, inputs=()):
+    """The in-place-change error: which op, which of its values, and how to avoid it."""
+    if inputs:
+        which += f" {next(i for i, a in enumerate(inputs) if a is changed)}"
+    label = f"'{changed.name}'" if changed.name else "an unnamed value"
     return RuntimeError(
         f"A value needed to compute the gradient of op '{node.op}' was modified in place: "
-        f"{which} ({label}, shape {parent.shape}) is at version {parent._version}, "
+        f"{which} ({label}, shape {changed.shape}) is at version {changed._version}, "
         f"expected version {saved}. Change .data only after backward() has used the graph "
         f"(e.g. optimizer.step() after loss.backward()), or run a new forward pass.")
-
-
-def _check_versions(node, inputs, versions):
-    if node._version:
-        raise _version_error(node, "its output", node, 0)
-    for index, (parent, saved) in enumerate(zip(inputs, versions)):
-        if isinstance(parent, Value) and parent._version != saved:
-            raise _version_error(node, f"its input {index}", parent, saved)
 
 
 def _accumulate(value, g):
