@@ -393,3 +393,16 @@ def test_several_roots_are_all_drawn_as_outputs():
     source = draw_graph([(x * 2).sum(), x.exp()]).source
     assert source.count(f'BGCOLOR="{OUTPUT_COLOR}"><TR>') == 2
     assert source.count("<B>x</B>") == 1  # shared input drawn once
+
+
+@needs_dot
+def test_readme_graph_snippet_runs(tmp_path, monkeypatch):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Seeing the graph"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
+    svg = Svg(tmp_path / "single_neuron.svg")
+    assert svg.texts[svg.node("x1")] == ["x1", "scalar float64", "data 2.0", "grad -1.5"]
+    assert "docs/images/single_neuron.svg" in section
+    assert (ROOT / "docs" / "images" / "single_neuron.svg").is_file()
