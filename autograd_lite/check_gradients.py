@@ -34,6 +34,7 @@ from .value import Value
 # Automatic and numerical gradients agree to about eps² (truncation) plus
 # rounding/eps; these bounds are far above both for eps ~ 1e-6 in float64.
 NUMERIC_RTOL, NUMERIC_ATOL = 1e-4, 1e-6
+_TRANSPOSED = "transposed — the right values, the other way round (x.T @ δ vs δ.T @ x)"
 
 
 @dataclass
@@ -167,17 +168,20 @@ def _check_one(name, hand, auto, numeric, rtol, atol, batch_size):
     worst = np.unravel_index(np.argmax(error / (atol + rtol * np.abs(auto))), auto.shape)
     check.passed = not bad.any()
     check.max_abs_error = float(error.max(initial=0.0))
-    check.max_rel_error = float((error / np.maximum(np.maximum(np.abs(hand), np.abs(auto)),
-                                                    np.finfo(float).tiny)).max(initial=0.0))
+    scale = np.maximum(np.maximum(np.abs(hand), np.abs(auto)), max(atol, np.finfo(float).tiny))
+    check.max_rel_error = float((error / scale).max(initial=0.0))  # entries below atol: absolute
     check.worst_index = tuple(int(i) for i in worst)
     if auto.size:
         check.hand, check.auto, check.numeric = (float(hand[worst]), float(auto[worst]),
                                                  float(numeric[worst]))
     check.differing = int(bad.sum())
-    if not check.passed:
+    square = hand.ndim == 2 and hand.shape[0] == hand.shape[1]
+    if not check.passed and square and np.allclose(hand.T, auto, rtol=rtol, atol=atol):
+        check.hint = _TRANSPOSED
+    elif not check.passed:
         check.factor = _constant_ratio(hand, auto, rtol, atol)
-        check.hint = (_describe_ratio(check.factor, batch_size) if check.factor is not None
-                      else _pattern_hint(hand, auto, bad))
+        check.hint = (_describe_ratio(check.factor, batch_size, auto.size > 1)
+                      if check.factor is not None else _pattern_hint(hand, auto, bad))
     return _with_numeric_note(check, numeric_ok)
 
 
@@ -202,14 +206,14 @@ def _constant_ratio(hand, auto, rtol, atol):
     return None
 
 
-def _describe_ratio(ratio, batch_size):
+def _describe_ratio(ratio, batch_size, everywhere=True):
     """Name a constant factor hand = ratio × auto the way a learner would look for it."""
     def close(value):
         return np.isclose(ratio, value, rtol=1e-6, atol=0)
 
     sign = -1 if ratio < 0 else 1
     size = abs(ratio)
-    text = f"hand = {ratio:.6g} × auto everywhere"
+    text = f"hand = {ratio:.6g} × auto"
     if close(-1):
         return text + ": a sign flip — (y - ŷ) instead of (ŷ - y)? or gradient ascent's sign?"
     causes = {2: "a factor 2 — the loss has a ½ (e.g. ½·MSE) that the derivation dropped?",
@@ -231,6 +235,8 @@ def _describe_ratio(ratio, batch_size):
             return (f"{text}: a constant factor {'-' if sign < 0 else ''}1/{simple.denominator} "
                     f"— if that is your batch size, you divided by it once too often")
         return f"{text}: a constant factor {sign * simple}"
+    if not everywhere:
+        return f"{text} (a single entry: no pattern to read)"
     return f"{text}: a constant factor — a scale in the loss (a mean, a ½) differs from the derivation"
 
 
@@ -255,7 +261,7 @@ def _shape_hint(hand, auto, rtol, atol):
     text = f"shape {hand.shape} but the parameter's is {auto.shape}"
     if hand.ndim == 2 and hand.T.shape == auto.shape:
         if np.allclose(hand.T, auto, rtol=rtol, atol=atol):
-            return text + ": transposed — the right values, the other way round (x.T @ δ vs δ.T @ x)"
+            return f"{text}: {_TRANSPOSED}"
         return text + ": transposed, and the values differ too"
     if hand.ndim == auto.ndim + 1 and hand.shape[1:] == auto.shape:
         summed = np.allclose(hand.sum(axis=0), auto, rtol=rtol, atol=atol)

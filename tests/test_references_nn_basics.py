@@ -45,22 +45,10 @@ def draw_problem(layers, m, seed, binary_targets):
     return weights, biases, X, y
 
 
-def as_params(weights, biases):
-    return {**{f"W{i}": w for i, w in enumerate(weights)},
-            **{f"b{i}": b for i, b in enumerate(biases)}}
-
-
 def engine(weights, biases, X, y, hidden, output, loss):
     """(loss, engine grads, numeric grads) as [dW..., db...] lists; loss "matching" or reported."""
-    n = len(weights)
-
-    def loss_fn(**p):
-        out, z = nn_basics.engine_forward([p[f"W{i}"] for i in range(n)],
-                                          [p[f"b{i}"] for i in range(n)], X, hidden, output)
-        return nn_basics.matching_loss(z, y, output) if loss == "matching" \
-            else nn_basics.engine_loss(out, y, loss)
-
-    value, auto, numeric = automatic_and_numerical(loss_fn, as_params(weights, biases))
+    value, auto, numeric = automatic_and_numerical(
+        nn_basics.loss_fn(X, y, hidden, output, loss), nn_basics.as_params(weights, biases))
     return value, list(auto.values()), list(numeric.values())
 
 

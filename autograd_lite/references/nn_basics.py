@@ -69,6 +69,19 @@ def init_parameters(layers, rng):
     return weights, biases
 
 
+def as_params(weights, biases):
+    """The lists as one {name: array} dict ("W0", "W1", ..., "b0", "b1", ...), the form
+    `check_gradients` takes; `split_params` undoes it."""
+    return {**{f"W{i}": w for i, w in enumerate(weights)},
+            **{f"b{i}": b for i, b in enumerate(biases)}}
+
+
+def split_params(params):
+    """(weights, biases) lists from an `as_params` dict."""
+    n = sum(name.startswith("W") for name in params)
+    return [params[f"W{i}"] for i in range(n)], [params[f"b{i}"] for i in range(n)]
+
+
 def forward(weights, biases, X, hidden_activation, output_activation):
     """`forward(X)`: returns (output (m, n_out), activations, z_values) as the guide stores them.
 
@@ -257,3 +270,27 @@ def matching_loss(z, y, activation):
     else:
         antiderivative = 0.5 * z * _engine_activation(z, activation)
     return (antiderivative - y.T * z).sum() / y.shape[0]
+
+
+# ---- in check_gradients' form: functions of named parameters ------------------------
+
+def hand_fn(derivation, X, y, *activations, **options):
+    """`derivation` (implementation1, implementation2, formula_section or
+    gradients_of_reported_loss) as a function of `as_params` keywords returning
+    (loss, {name: gradient}), the hand_fn that `check_gradients` takes."""
+    def run(**params):
+        loss, (dW, db) = derivation(*split_params(params), X, y, *activations, **options)
+        return loss, as_params(dW, db)
+    return run
+
+
+def loss_fn(X, y, hidden_activation, output_activation, loss):
+    """The engine loss as a function of `as_params` keywords (`Value`s): `loss` is
+    "bce", "mse", "half_mse" or "matching" (`matching_loss` of the output activation)."""
+    def run(**params):
+        output, z = engine_forward(*split_params(params), X, hidden_activation,
+                                   output_activation)
+        if loss == "matching":
+            return matching_loss(z, y, output_activation)
+        return engine_loss(output, y, loss)
+    return run

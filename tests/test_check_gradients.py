@@ -1,0 +1,213 @@
+"""check_gradients: verdicts and hints on right, deliberately wrong and the documents' gradients,
+and the exercise example's printed verdicts."""
+import pathlib
+import subprocess
+import sys
+from functools import partial
+
+import numpy as np
+import pytest
+
+from autograd_lite import GradientReport, Value, check_gradients
+from autograd_lite.references import cosine_post, nn_basics
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def regression(rng):
+    """A linear model with mean squared error: x (6, 3), y (6, 2), w (3, 2), b (2,)."""
+    x, y = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+    params = {"w": rng.normal(size=(3, 2)), "b": rng.normal(size=2)}
+
+    def hand(w, b):
+        err = x @ w + b - y
+        return (err ** 2).mean(), {"w": 2 * x.T @ err / err.size, "b": 2 * err.sum(0) / err.size}
+
+    def loss(w, b):
+        return ((x @ w + b - y) ** 2).mean()
+
+    return hand, loss, params
+
+
+def wrong(hand, **changes):
+    """hand with some gradients replaced: changes maps name -> f(right gradient) (None drops it)."""
+    def run(**params):
+        value, grads = hand(**params)
+        for name, change in changes.items():
+            if change is None:
+                del grads[name]
+            else:
+                grads[name] = change(grads[name])
+        return value, grads
+    return run
+
+
+def test_a_right_gradient_passes(regression):
+    hand, loss, params = regression
+    report = check_gradients(hand, loss, params)
+    assert isinstance(report, GradientReport)
+    assert report.passed and report.loss_passed
+    assert set(report.parameters) == {"w", "b"}
+    for check in report.parameters.values():
+        assert check.passed and check.hint == "" and check.factor is None
+        assert check.max_abs_error < 1e-12 and check.numeric_agrees
+        np.testing.assert_allclose(check.hand, check.numeric, rtol=1e-6)
+    text = str(report)
+    assert text.startswith("gradient check: PASSED") and "hints:" not in text
+
+
+@pytest.mark.parametrize("factor, words", [
+    (-1.0, "sign flip"), (2.0, "factor 2"), (0.5, "factor ½"), (6.0, "factor N = 6"),
+    (1 / 6, "1/N = 1/6"), (-2.0, "flipped sign"), (3.0, "constant factor 3")])
+def test_a_constant_factor_is_named(regression, factor, words):
+    hand, loss, params = regression
+    report = check_gradients(wrong(hand, w=lambda g: factor * g, b=lambda g: factor * g), loss,
+                             params, batch_size=6)
+    assert not report.passed
+    for name in ("w", "b"):
+        assert report[name].factor == pytest.approx(factor, rel=1e-9)
+        assert words in report[name].hint
+    assert report["w"].differing == 6
+
+
+def test_factor_without_batch_size_suggests_it(regression):
+    hand, loss, params = regression
+    report = check_gradients(wrong(hand, w=lambda g: 6 * g), loss, params)
+    assert "factor 6 — if that is your batch size" in report["w"].hint
+    assert report["b"].passed
+
+
+def test_transposed_gradient(regression):
+    hand, loss, params = regression
+    report = check_gradients(wrong(hand, w=lambda g: g.T), loss, params)
+    assert not report["w"].passed and "transposed" in report["w"].hint
+    assert "(2, 3)" in report["w"].hint and report["b"].passed
+    square = check_gradients(lambda a: (np.sum(a * [[1., 2.], [3., 4.]]), {"a": np.array([[1., 3.], [2., 4.]])}),
+                             lambda a: (a * np.array([[1., 2.], [3., 4.]])).sum(),
+                             {"a": np.zeros((2, 2))})
+    assert "transposed" in square["a"].hint
+
+
+def test_missing_and_unknown_gradients(regression):
+    hand, loss, params = regression
+    report = check_gradients(wrong(hand, b=None), loss, params)
+    assert not report.passed and "missing" in report["b"].hint
+
+    def extra(w, b):
+        value, grads = hand(w, b)
+        return value, {**grads, "bias": grads["b"]}
+    report = check_gradients(extra, loss, params)
+    assert report.passed and "unknown names ['bias']" in str(report)
+
+
+def test_gradient_per_sample_not_summed(rng):
+    x, y = rng.normal(size=(5, 2)), rng.normal(size=(5, 2))
+    report = check_gradients(
+        lambda b: (((x + b - y) ** 2).sum(), {"b": 2 * (x + b - y)}),
+        lambda b: ((x + b - y) ** 2).sum(), {"b": np.zeros(2)})
+    assert "sum them over the batch" in report["b"].hint
+
+
+def test_missing_relu_derivative_is_pointed_at(rng):
+    """One sample through relu(W x + b): units whose input is negative have gradient 0."""
+    x, y = rng.normal(size=4), rng.normal(size=6)
+    params = {"W": rng.normal(size=(6, 4)), "b": np.array([1.0, -1.0, 2.0, -2.0, 0.5, -0.5])}
+
+    def hand(W, b):  # forgets relu'(z)
+        err = np.maximum(W @ x + b, 0) - y
+        return 0.5 * err @ err, {"W": np.outer(err, x), "b": err}
+
+    def loss(W, b):
+        err = (W @ x + b).relu() - y
+        return 0.5 * (err * err).sum()
+
+    report = check_gradients(hand, loss, params)
+    inactive = int(np.sum(params["W"] @ x + params["b"] < 0))
+    assert 0 < inactive < 6
+    assert report["b"].differing == inactive
+    assert f"{inactive} of 6 entries differ" in report["b"].hint
+    assert "true gradient is exactly 0" in report["b"].hint and "relu" in report["b"].hint
+
+
+def test_loss_mismatch_is_reported(regression):
+    hand, loss, params = regression
+
+    def doubled(w, b):
+        value, grads = hand(w, b)
+        return 2 * value, grads
+    report = check_gradients(doubled, loss, params)
+    assert not report.loss_passed and not report.passed
+    assert all(p.passed for p in report.parameters.values())
+    assert "factor 2" in report.loss_hint and "MISMATCH" in str(report)
+
+
+def test_a_kink_is_flagged_as_engine_vs_numeric():
+    report = check_gradients(lambda w: (np.maximum(w, 0).sum(), {"w": (w > 0) * 1.0}),
+                             lambda w: w.relu().sum(), {"w": np.array([0.0, 1.0])})
+    assert report.passed and not report["w"].numeric_agrees
+    assert "finite differences disagree on 1 of 2" in report["w"].hint
+
+
+def test_loss_fn_must_return_a_scalar():
+    with pytest.raises(ValueError, match="scalar Value"):
+        check_gradients(lambda w: (0.0, {"w": w}), lambda w: w * 2, {"w": np.ones(3)})
+
+
+def test_cosine_post_report_names_the_batch_size():
+    x, y = cosine_post.make_data()
+    report = check_gradients(partial(cosine_post.training_gradients, x, y),
+                             partial(cosine_post.engine_loss, x, y),
+                             cosine_post.initialize_weights(), batch_size=len(x))
+    assert report.loss_passed and not report.passed
+    for check in report.parameters.values():
+        assert check.factor == pytest.approx(50, rel=1e-9)
+        assert "factor N = 50 (the batch size)" in check.hint
+    assert str(report).count("factor N = 50") == 1  # one shared hint line
+
+
+@pytest.mark.parametrize("derivation, hand_args, engine_args, factor, words", [
+    (nn_basics.implementation2, ["tanh", "linear"], ["tanh", "linear", "mse"], 0.5, "factor ½"),
+    (nn_basics.formula_section, ["sigmoid"], ["sigmoid", "sigmoid", "half_mse"], 1 / 5,
+     "1/N = 1/5"),
+    (nn_basics.implementation1, ["sigmoid"], ["sigmoid", "sigmoid", "bce"], None, ""),
+    (nn_basics.implementation1, ["tanh"], ["tanh", "tanh", "mse"], None, "activation derivative"),
+])
+def test_nn_basics_reports(rng, derivation, hand_args, engine_args, factor, words):
+    weights, biases = nn_basics.init_parameters([3, 4, 1], rng)
+    X = rng.normal(size=(5, 3))
+    y = (rng.random((5, 1)) < 0.5) * 1.0 if engine_args[2] == "bce" else rng.normal(size=(5, 1))
+    report = check_gradients(nn_basics.hand_fn(derivation, X, y, *hand_args),
+                             nn_basics.loss_fn(X, y, *engine_args),
+                             nn_basics.as_params(weights, biases), batch_size=5)
+    assert report.loss_passed
+    if factor is None and not words:
+        assert report.passed
+        return
+    assert not report.passed
+    for check in report.parameters.values():
+        if factor is not None:
+            assert check.factor == pytest.approx(factor, rel=1e-9)
+        if factor is not None or check.shape != (1, 1):  # one number has no pattern to read
+            assert words in check.hint
+
+
+def test_the_exercise_example_prints_each_documents_verdict(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "gradient_check_exercise.py"), "--quick",
+         "--out", str(tmp_path)], capture_output=True, text=True, check=True)
+    lines = dict(line.split(": ", 1) for line in result.stdout.splitlines()
+                 if line.startswith(("verdict.", "factor.")))
+    verdicts = {k[len("verdict."):]: v for k, v in lines.items() if k.startswith("verdict.")}
+    assert verdicts == {
+        "cosine_post": "fail", "cosine_post_corrected": "pass",
+        "nn_basics_impl1_sigmoid_bce": "pass", "nn_basics_impl1_tanh_mse": "fail",
+        "nn_basics_impl1_relu_mse": "fail", "nn_basics_impl1_relu_mse_corrected": "pass",
+        "nn_basics_impl2_linear_mse": "fail", "nn_basics_impl2_sigmoid_mse": "fail",
+        "nn_basics_formula_section": "fail", "sine_readme_linear": "pass",
+        "sine_readme_tanh": "pass", "slides_neuron": "pass", "slides_tiny_cnn": "pass"}
+    assert float(lines["factor.cosine_post"]) == pytest.approx(50)
+    assert float(lines["factor.nn_basics_impl2_linear_mse"]) == pytest.approx(0.5)
+    assert float(lines["factor.nn_basics_formula_section"]) == pytest.approx(1 / 8)
+    assert "factor.nn_basics_impl1_tanh_mse" not in lines
+    assert "factor N = 50 (the batch size)" in result.stdout
