@@ -77,10 +77,7 @@ class Module:
         if self._qualname:
             label = f"{self._qualname}: {label}"
         for out in (output if isinstance(output, tuple) else (output,)):
-            try:
-                record_module_call(label, args, out)
-            except ValueError:  # bookkeeping for graph pictures never breaks a forward pass
-                pass
+            record_module_call(label, args, out)
         return output
 
     # --- registration by attribute assignment ---------------------------------------

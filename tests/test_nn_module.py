@@ -250,9 +250,6 @@ def test_module_call_is_recorded_with_its_label():
     assert module_calls(out)[0][1][0]() is x
 
 
-@pytest.mark.xfail(raises=ValueError, strict=False,
-                   reason="autograd_lite/module_calls.py keys a WeakKeyDictionary by Value, whose "
-                          "== is elementwise, so multi-element outputs cannot be looked up yet")
 def test_module_call_is_recorded_for_array_outputs():
     model = nn.Sequential(nn.Linear(2, 3), nn.Tanh())
     out = model(np.ones((4, 2)))
