@@ -113,11 +113,18 @@ def check_gradients(hand_fn, loss_fn, params, *, eps=1e-6, rtol=1e-5, atol=1e-8,
     batch_size: optional; lets a hint name a factor of N or 1/N as the batch size.
 
     An entry passes when |hand - auto| <= atol + rtol * |auto|; the losses must
-    agree to the same tolerance. Returns a `GradientReport`; nothing is raised
-    for a wrong gradient (a loss_fn that is not a scalar raises ValueError).
+    agree to the same tolerance. The numerical gradient is shown beside them;
+    where it disagrees with the engine's, a hint says so (the loss has a kink
+    there, such as a relu input at exactly 0). Returns a `GradientReport`;
+    nothing is raised for a wrong gradient (a hand_fn or loss_fn returning the
+    wrong kind of thing raises TypeError or ValueError).
     """
     arrays = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
-    hand_loss, hand_grads = hand_fn(**{n: a.copy() for n, a in arrays.items()})
+    result = hand_fn(**{n: a.copy() for n, a in arrays.items()})
+    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)):
+        raise TypeError(f"check_gradients: hand_fn must return (loss, {{name: gradient}}), "
+                        f"got {type(result).__name__}")
+    hand_loss, hand_grads = result
     auto_loss, auto, numeric = automatic_and_numerical(loss_fn, arrays, eps=eps)
     names = list(arrays)
     hand_loss = float(np.asarray(hand_loss))
@@ -164,7 +171,7 @@ def _check_one(name, hand, auto, numeric, rtol, atol, batch_size):
         check.hint = _shape_hint(hand, auto, rtol, atol)
         return _with_numeric_note(check, numeric_ok)
     error = np.abs(hand - auto)
-    bad = error > atol + rtol * np.abs(auto)
+    bad = ~(error <= atol + rtol * np.abs(auto))  # NaN counts as wrong
     worst = np.unravel_index(np.argmax(error / (atol + rtol * np.abs(auto))), auto.shape)
     check.passed = not bad.any()
     check.max_abs_error = float(error.max(initial=0.0))
@@ -176,7 +183,9 @@ def _check_one(name, hand, auto, numeric, rtol, atol, batch_size):
                                                  float(numeric[worst]))
     check.differing = int(bad.sum())
     square = hand.ndim == 2 and hand.shape[0] == hand.shape[1]
-    if not check.passed and square and np.allclose(hand.T, auto, rtol=rtol, atol=atol):
+    if not np.isfinite(hand).all():
+        check.hint = f"{int((~np.isfinite(hand)).sum())} of {hand.size} entries are NaN or inf"
+    elif not check.passed and square and np.allclose(hand.T, auto, rtol=rtol, atol=atol):
         check.hint = _TRANSPOSED
     elif not check.passed:
         check.factor = _constant_ratio(hand, auto, rtol, atol)

@@ -149,9 +149,18 @@ def test_a_kink_is_flagged_as_engine_vs_numeric():
     assert "finite differences disagree on 1 of 2" in report["w"].hint
 
 
-def test_loss_fn_must_return_a_scalar():
+def test_loss_fn_must_return_a_scalar_and_hand_fn_a_pair():
     with pytest.raises(ValueError, match="scalar Value"):
         check_gradients(lambda w: (0.0, {"w": w}), lambda w: w * 2, {"w": np.ones(3)})
+    with pytest.raises(TypeError, match=r"hand_fn must return \(loss, \{name: gradient\}\)"):
+        check_gradients(lambda w: (0.0, w), lambda w: w.sum(), {"w": np.ones(3)})
+
+
+def test_nan_gradient_fails(regression):
+    hand, loss, params = regression
+    report = check_gradients(wrong(hand, b=lambda g: g * np.nan), loss, params)
+    assert not report.passed and report["b"].differing == 2
+    assert "2 of 2 entries are NaN or inf" in report["b"].hint
 
 
 def test_cosine_post_report_names_the_batch_size():

@@ -23,14 +23,16 @@ The guide gives three derivations, transcribed here as written:
 
 `dz = (ŷ - y)/m` leaves out the output activation's derivative. Whatever the
 output activation f, it is exactly the gradient of the *matching loss*
-(1/m) Σ [F(z) - y·z] with F' = f (`matching_loss`): binary cross-entropy
-for sigmoid, ½·MSE·(m-sum) for linear, (1/m) Σ [log cosh z - y z] for tanh,
-(1/m) Σ [½ z·relu(z) - y z] for relu. So it is the gradient of the reported loss
-only for sigmoid with binary cross-entropy and one output unit (with n_out
-outputs `np.mean` divides by m·n_out: the hand gradient is n_out times too
-large); with MSE it misses a factor 2·f'(z)/n_out at the output (for a linear
-output: exactly ½·(n_out), the classic factor 2). `gradients_of_reported_loss`
-is the corrected backward.
+(1/m) Σ [F(z) - y·z] with F' = f (`matching_loss`): binary cross-entropy on
+the logits for sigmoid, (1/2m) Σ (z - y)² (+ const) for linear,
+(1/m) Σ [log cosh z - y z] for tanh, (1/m) Σ [½ z·relu(z) - y z] for relu.
+So it is the gradient of the reported loss only for sigmoid with binary
+cross-entropy and one output unit (with n_out outputs `np.mean` divides by
+m·n_out, so the hand gradient is n_out times too large). Against the reported
+MSE, the output error is off elementwise: hand dz = ∂MSE/∂z · n_out / (2 f'(z));
+for a linear output that is the constant n_out/2 (½ for one output: the
+classic missing 2), for relu it is ½ where z > 0 and nonzero where the true
+gradient is 0. `gradients_of_reported_loss` is the corrected backward.
 """
 import numpy as np
 
@@ -182,6 +184,8 @@ def formula_section(weights, biases, X, y, activation):
         ∂L/∂b[l] = (1/m) * Σ ∂L/∂z[l]
 
     ∂L/∂z already carries the 1/m, so dW and db are 1/m times the gradient of L.
+    (The section also lists cross-entropy, but ∂L/∂a[L] = (a[L] - y)/m is the
+    derivative of its MSE; cross-entropy's would be (a - y) / (a(1 - a) m).)
     """
     output, activations, z_values = forward(weights, biases, X, activation, activation)
     m = X.shape[0]
