@@ -82,6 +82,26 @@ def output_error_relation(weights, biases, X, y, hidden, output):
     return dz_engine.data, guide_dz, nn_basics.ACTIVATIONS[output][1](z_values[-1])
 
 
+def assert_mse_discrepancy(weights, biases, X, y, hidden, output, loss, hand):
+    """For a backward from dz = (ŷ - y)/m with the reported loss MSE: the loss is the
+    engine's; hand == ∇(matching loss); hand dz · 2 f'(z)/n_out == ∂MSE/∂z[L] elementwise;
+    the corrected backward == ∇MSE == finite differences. Returns the engine's ∇MSE."""
+    value, auto, numeric = engine(weights, biases, X, y, hidden, output, "mse")
+    np.testing.assert_allclose(loss, value, rtol=1e-12)
+    _, auto_matching, _ = engine(weights, biases, X, y, hidden, output, "matching")
+    assert_all_close(flat(hand), auto_matching)
+
+    dz_engine, guide_dz, slope = output_error_relation(weights, biases, X, y, hidden, output)
+    np.testing.assert_allclose(guide_dz * 2 * slope / y.shape[1], dz_engine,
+                               rtol=HAND_RTOL, atol=HAND_ATOL)
+    _, corrected = nn_basics.gradients_of_reported_loss(weights, biases, X, y, hidden,
+                                                        output, "mse")
+    assert_all_close(flat(corrected), auto)
+    if away_from_kinks(weights, biases, X, hidden, output):
+        assert_all_close(numeric, auto, NUMERIC_RTOL, NUMERIC_ATOL)
+    return auto
+
+
 @given(layers=layer_sizes, m=batch_sizes, seed=seeds)
 def test_implementation1_sigmoid_bce_is_right_for_one_output_and_n_out_times_otherwise(
         layers, m, seed):
@@ -105,20 +125,7 @@ def test_implementation1_with_mse_misses_the_output_derivative(layers, m, seed, 
     guide's dz times 2·f'(z)/n_out is ∂MSE/∂z exactly; the corrected backward == ∇MSE."""
     weights, biases, X, y = draw_problem(layers, m, seed, binary_targets=False)
     loss, hand = nn_basics.implementation1(weights, biases, X, y, activation)
-    value, auto, numeric = engine(weights, biases, X, y, activation, activation, "mse")
-    np.testing.assert_allclose(loss, value, rtol=1e-12)
-    _, auto_matching, _ = engine(weights, biases, X, y, activation, activation, "matching")
-    assert_all_close(flat(hand), auto_matching)
-
-    dz_engine, guide_dz, slope = output_error_relation(weights, biases, X, y, activation,
-                                                       activation)
-    np.testing.assert_allclose(guide_dz * 2 * slope / layers[-1], dz_engine,
-                               rtol=HAND_RTOL, atol=HAND_ATOL)
-    _, corrected = nn_basics.gradients_of_reported_loss(weights, biases, X, y, activation,
-                                                        activation, "mse")
-    assert_all_close(flat(corrected), auto)
-    if away_from_kinks(weights, biases, X, activation, activation):
-        assert_all_close(numeric, auto, NUMERIC_RTOL, NUMERIC_ATOL)
+    assert_mse_discrepancy(weights, biases, X, y, activation, activation, loss, hand)
 
 
 @given(layers=layer_sizes, m=batch_sizes, seed=seeds, hidden=hidden_activations,
@@ -129,21 +136,9 @@ def test_implementation2_is_the_gradient_of_the_matching_loss_not_of_its_mse(
     output hand == (n_out/2) · ∇MSE exactly (the missing 2); corrected == ∇MSE."""
     weights, biases, X, y = draw_problem(layers, m, seed, binary_targets=output == "sigmoid")
     loss, hand = nn_basics.implementation2(weights, biases, X, y, hidden, output)
-    value, auto, numeric = engine(weights, biases, X, y, hidden, output, "mse")
-    np.testing.assert_allclose(loss, value, rtol=1e-12)
-    _, auto_matching, _ = engine(weights, biases, X, y, hidden, output, "matching")
-    assert_all_close(flat(hand), auto_matching)
+    auto = assert_mse_discrepancy(weights, biases, X, y, hidden, output, loss, hand)
     if output == "linear":
         assert_all_close(flat(hand), [layers[-1] / 2 * g for g in auto])
-
-    dz_engine, guide_dz, slope = output_error_relation(weights, biases, X, y, hidden, output)
-    np.testing.assert_allclose(guide_dz * 2 * slope / layers[-1], dz_engine,
-                               rtol=HAND_RTOL, atol=HAND_ATOL)
-    _, corrected = nn_basics.gradients_of_reported_loss(weights, biases, X, y, hidden,
-                                                        output, "mse")
-    assert_all_close(flat(corrected), auto)
-    if away_from_kinks(weights, biases, X, hidden, output):
-        assert_all_close(numeric, auto, NUMERIC_RTOL, NUMERIC_ATOL)
 
 
 @given(layers=layer_sizes, m=batch_sizes, seed=seeds, activation=hidden_activations)
