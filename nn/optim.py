@@ -53,6 +53,9 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.state = {}  # parameter -> dict of its numpy state ("step" included)
         self.param_groups = []
+        if hasattr(params, "parameters"):
+            raise TypeError(f"{type(self).__name__}: pass model.parameters(), not the model "
+                            f"itself ({type(params).__name__})")
         if isinstance(params, (Value, dict)) or not hasattr(params, "__iter__"):
             raise TypeError(f"{type(self).__name__}: params must be an iterable of Values or of "
                             f"dicts (e.g. model.parameters()), got {type(params).__name__}")

@@ -175,8 +175,9 @@ def test_invalid_arguments_are_clear_errors():
     x = Value([1.0])
     with pytest.raises(TypeError, match="iterable of Values.*model.parameters"):
         nn.SGD(x, lr=0.1)
-    with pytest.raises(TypeError, match="iterable of Values"):
-        nn.Adam(nn.Linear(2, 1))
+    with pytest.raises(TypeError, match=r"pass model.parameters\(\), not the model itself "
+                                        r"\(Sequential\)"):
+        nn.Adam(nn.Sequential(nn.Linear(2, 1)))
     with pytest.raises(ValueError, match="empty parameter list"):
         nn.Adam([])
     with pytest.raises(TypeError, match="can only optimize Values"):
