@@ -6,9 +6,9 @@ gradients twice more — with the engine (from the loss written with
 autograd_lite ops) and by central differences — and says, per parameter,
 whether the hand version is right and, when it is not, what kind of wrong:
 
-    def hand(w, b):                     # numpy: forward + derivation
+    def hand(w, b):                     # numpy: forward + derivation; x (m, n), y (m,)
         err = x @ w + b - y
-        return (err ** 2).mean(), {"w": 2 * x.T @ err / len(x), "b": 2 * err.mean(0)}
+        return (err ** 2).mean(), {"w": 2 * x.T @ err / len(x), "b": 2 * err.mean()}
 
     def loss(w, b):                     # the same loss from Value ops
         return ((x @ w + b - y) ** 2).mean()
@@ -215,7 +215,7 @@ def _constant_ratio(hand, auto, rtol, atol):
     return None
 
 
-def _describe_ratio(ratio, batch_size, everywhere=True):
+def _describe_ratio(ratio, batch_size, several_entries=True):
     """Name a constant factor hand = ratio × auto the way a learner would look for it."""
     def close(value):
         return np.isclose(ratio, value, rtol=1e-6, atol=0)
@@ -244,7 +244,7 @@ def _describe_ratio(ratio, batch_size, everywhere=True):
             return (f"{text}: a constant factor {'-' if sign < 0 else ''}1/{simple.denominator} "
                     f"— if that is your batch size, you divided by it once too often")
         return f"{text}: a constant factor {sign * simple}"
-    if not everywhere:
+    if not several_entries:
         return f"{text} (a single entry: no pattern to read)"
     return f"{text}: a constant factor — a scale in the loss (a mean, a ½) differs from the derivation"
 
