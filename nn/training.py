@@ -13,9 +13,10 @@ is a terminal.
 Which metric: with `metric=None`, `fit` reports accuracy when the loss is a
 classification loss (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss or their
 functions; with logits the class is output > 0) and R² when it is MSE or L1.
-For any other loss, and in `score` (which sees no loss), the data decide:
-accuracy when the model has several outputs (argmax) or the targets are
-integers, booleans or only 0s and 1s; R² otherwise. Pass `metric="accuracy"`
+For any other loss, and in `score` (which sees no loss), the targets decide:
+accuracy when they are integers, booleans or only 0s and 1s (class labels,
+one-hot rows), R² otherwise. Accuracy takes the argmax of several outputs
+and thresholds a single one. Pass `metric="accuracy"`
 or `"r2"` to choose yourself.
 """
 import sys
@@ -28,9 +29,6 @@ from . import losses
 from .lr_scheduler import ReduceLROnPlateau
 
 __all__ = ["History", "fit", "predict", "score", "accuracy", "r2_score"]
-
-METRICS = ("accuracy", "r2")
-
 
 class History(dict):
     """Per-epoch records of a `fit` run, as a dict and as attributes.
@@ -157,12 +155,10 @@ def predict(model, X, batch_size=None):
     return _in_eval_mode(model, lambda: _outputs(model, X, batch_size))
 
 
-def _auto_metric(outputs, y):
+def _auto_metric(y):
+    """Targets that are integers, booleans or only 0s and 1s (labels, one-hot) mean a classifier."""
     y = _as_array(y)
-    several = outputs.ndim == 2 and outputs.shape[1] > 1
-    if several or y.dtype.kind in "iub" or np.isin(y, (0, 1)).all():
-        return "accuracy"
-    return "r2"
+    return "accuracy" if y.dtype.kind in "iub" or np.isin(y, (0, 1)).all() else "r2"
 
 
 def score(model, X, y, metric=None, threshold=0.5, batch_size=None):
@@ -172,7 +168,7 @@ def score(model, X, y, metric=None, threshold=0.5, batch_size=None):
     0.0 for a model that outputs logits).
     """
     outputs = predict(model, X, batch_size)
-    metric = _auto_metric(outputs, y) if metric is None else metric
+    metric = _auto_metric(y) if metric is None else metric
     return _metric_function(metric, threshold)(outputs, y)
 
 
@@ -199,8 +195,8 @@ def _scalar_loss(loss):
 def _validation(model, loss_fn, validation_data, batch_size, metric_fn):
     """Loss and metric on (X_val, y_val) in eval mode."""
     X_val, y_val = validation_data
-    X_val, y_val = _as_array(X_val), _as_array(y_val)
-    outputs = _in_eval_mode(model, lambda: _outputs(model, X_val, batch_size))
+    y_val = _as_array(y_val)
+    outputs = predict(model, X_val, batch_size)
     with no_grad():
         loss = _scalar_loss(loss_fn(Value(outputs, requires_grad=False), y_val)).item()
     return loss, metric_fn(outputs, y_val)
@@ -265,7 +261,7 @@ def fit(model, loss_fn, optimizer, X, y, epochs, batch_size=None, shuffle=True, 
                     bar.set_postfix(loss=f"{total / seen:.4g}", refresh=False)
             history["loss"].append(total / len(X))
             outputs, targets = np.concatenate(outputs), np.concatenate(targets)
-            metric = metric or _auto_metric(outputs, targets)
+            metric = metric or _auto_metric(targets)
             metric_fn = _metric_function(metric, threshold)
             history.setdefault(metric, []).append(metric_fn(outputs, targets))
             watched = history["loss"][-1]

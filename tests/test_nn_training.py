@@ -224,6 +224,9 @@ def test_score_accuracy_and_r2(rng):
     outputs = nn.predict(model, X)
     labels = rng.integers(0, 3, size=40)
     assert nn.score(model, X, labels) == np.mean(outputs.argmax(axis=1) == labels)
+    assert nn.score(model, X, np.eye(3)[labels]) == nn.score(model, X, labels)  # one-hot
+    several = rng.normal(size=(40, 3))  # multi-output regression: R² averaged per column
+    assert nn.score(model, X, several) == pytest.approx(sklearn_r2(several, outputs))
     one = nn.Linear(2, 1, rng=rng)
     y = rng.integers(0, 2, size=(40, 1))
     logits = nn.predict(one, X)
