@@ -187,7 +187,8 @@ min = primitive("min", lambda x, axis=None, keepdims=False: np.min(x, axis=axis,
 def _logsumexp_forward(x, axis=None, keepdims=False):
     top = np.max(x, axis=axis, keepdims=True)
     top = np.where(np.isfinite(top), top, 0.0)
-    out = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
+    with np.errstate(divide="ignore"):  # all -inf: log(0) = -inf is the right answer
+        out = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
     return out if keepdims else np.reshape(out, np.shape(np.sum(x, axis=axis)))
 
 
