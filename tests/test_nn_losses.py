@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import nn
-from autograd_lite import Value, gradcheck
+from autograd_lite import Value, gradcheck, gradgradcheck
 
 
 def sigmoid(x):
@@ -90,6 +90,15 @@ def test_losses_pass_gradcheck(seed, reduction):
         inputs = [Value(loss_input(name, x)), Value(y, requires_grad=True)]
         assert gradcheck(lambda a, b: fn(a, b, reduction=reduction), inputs)
     assert gradcheck(lambda a: nn.cross_entropy(a, labels, reduction=reduction), [Value(x)])
+
+
+def test_losses_have_second_derivatives(rng):
+    """Built from engine ops, the losses work under create_graph (Hessians, gradient penalties)."""
+    x, y, labels = rng.normal(size=(3, 4)), rng.uniform(size=(3, 4)), rng.integers(0, 4, 3)
+    for loss in [lambda a: nn.mse_loss(a, y), lambda a: nn.binary_cross_entropy(a.sigmoid(), y),
+                 lambda a: nn.binary_cross_entropy_with_logits(a, y),
+                 lambda a: nn.cross_entropy(a, labels)]:
+        assert gradgradcheck(loss, [Value(x)])
 
 
 def test_bce_with_logits_gradient_at_zero_is_sigmoid_minus_target():
