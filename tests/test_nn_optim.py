@@ -1,6 +1,8 @@
 """Optimizers: closed-form steps on a quadratic, torch parity over several steps, state dicts, errors."""
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import nn
 from autograd_lite import Value
@@ -286,3 +288,37 @@ def test_optimizers_match_torch_over_several_steps(case, rng):
         torch_opt.step()
     for p, t in zip(ours, theirs):
         np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-11, atol=1e-13)
+
+
+OPTIMIZER_SETTINGS = {
+    "SGD": dict(lr=st.floats(1e-3, 0.1), momentum=st.sampled_from([0.0, 0.5, 0.9]),
+                dampening=st.sampled_from([0.0, 0.3]), weight_decay=st.sampled_from([0.0, 0.1])),
+    "RMSprop": dict(lr=st.floats(1e-3, 0.1), alpha=st.floats(0.5, 0.999),
+                    eps=st.sampled_from([1e-8, 1e-3]), weight_decay=st.sampled_from([0.0, 0.1]),
+                    momentum=st.sampled_from([0.0, 0.7]), centered=st.booleans()),
+    "Adam": dict(lr=st.floats(1e-3, 0.1), betas=st.tuples(st.floats(0.0, 0.99),
+                                                          st.floats(0.5, 0.9999)),
+                 eps=st.sampled_from([1e-8, 1e-3]), weight_decay=st.sampled_from([0.0, 0.1]),
+                 amsgrad=st.booleans()),
+}
+OPTIMIZER_SETTINGS["AdamW"] = OPTIMIZER_SETTINGS["Adam"]
+
+
+@given(st.sampled_from(sorted(OPTIMIZER_SETTINGS)).flatmap(
+    lambda name: st.tuples(st.just(name), st.fixed_dictionaries(OPTIMIZER_SETTINGS[name]))),
+    st.integers(0, 2 ** 32 - 1))
+def test_random_settings_match_torch(case, seed):
+    torch = pytest.importorskip("torch")
+    name, settings = case
+    start = np.random.default_rng(seed).normal(size=(2, 3))
+    ours, theirs = Value(start), torch.tensor(start, requires_grad=True)
+    opt = getattr(nn, name)([ours], **settings)
+    torch_opt = getattr(torch.optim, name)([theirs], **settings)
+    for _ in range(4):
+        opt.zero_grad()
+        ((ours * ours * ours).sum() + (ours.sin() * 2).sum()).backward()
+        opt.step()
+        torch_opt.zero_grad()
+        ((theirs * theirs * theirs).sum() + (theirs.sin() * 2).sum()).backward()
+        torch_opt.step()
+    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
