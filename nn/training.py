@@ -206,6 +206,7 @@ def fit(model, loss_fn, optimizer, X, y, epochs, batch_size=None, shuffle=True, 
         validation_data=None, progress=True, rng=None, metric=None):
     """Train `model` on (X, y) for `epochs` passes and return a `History`.
 
+    X and y are numpy arrays (or Values) with the samples along the first axis.
     Each mini-batch of `batch_size` samples (None: all of them, full-batch
     gradient descent) runs zero_grad, forward, `loss_fn(outputs, targets)`,
     backward and `optimizer.step()`. Samples are reshuffled every epoch when
