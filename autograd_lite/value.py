@@ -107,9 +107,13 @@ def _to_array(data, dtype):
             f"Value: data must be a number, a rectangular nested list or a numpy array; "
             f"got {type(data).__name__}: {error}") from None
     if array.dtype.kind not in "fiub":
+        hint = ""
+        if array.dtype.kind == "O" and any(isinstance(a, Value) for a in array.reshape(-1)):
+            hint = ("; it holds Values: join them with autograd_lite.stack(...) to keep their "
+                    "gradients, or pass their .data")
         raise TypeError(
             f"Value: data must be numeric, got {type(data).__name__} "
-            f"(numpy dtype {array.dtype})")
+            f"(numpy dtype {array.dtype}){hint}")
     return array
 
 

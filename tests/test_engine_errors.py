@@ -21,6 +21,11 @@ def test_bad_data(data, error, message):
         Value(data)
 
 
+def test_a_list_of_values_points_to_stack():
+    with pytest.raises(TypeError, match=r"holds Values: join them with autograd_lite.stack"):
+        Value([Value(1.0), Value(2.0)])
+
+
 def test_integer_dtype_cannot_require_grad():
     with pytest.raises(TypeError, match="only floating-point values can require gradients.*int64"):
         Value([1, 2], dtype=np.int64)
