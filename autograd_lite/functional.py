@@ -11,15 +11,18 @@ from . import ops
 from .value import Value
 
 
-def _pair(x, what, op, smallest=1):
-    """(x, x) for an int, the pair itself for a pair; each at least `smallest`."""
+def _pair(x, what, smallest=None):
+    """(x, x) for an int, the pair itself for a pair; each at least `smallest` if given.
+
+    `what` names the argument in errors, e.g. "conv2d: stride".
+    """
     if isinstance(x, numbers.Integral):
         x = (x, x)
     if len(x) != 2 or not all(isinstance(v, numbers.Integral) for v in x):
-        raise ValueError(f"{op}: {what} must be an int or a pair of ints, got {x!r}")
-    if min(x) < smallest:
+        raise ValueError(f"{what} must be an int or a pair of ints, got {x!r}")
+    if smallest is not None and min(x) < smallest:
         kind = "positive" if smallest == 1 else "non-negative"
-        raise ValueError(f"{op}: {what} must be {kind}, got {x!r}")
+        raise ValueError(f"{what} must be {kind}, got {x!r}")
     return (int(x[0]), int(x[1]))
 
 
@@ -46,8 +49,8 @@ def conv2d(x, w, b=None, stride=1, padding=0):
     x = x if isinstance(x, Value) else Value(x, requires_grad=False)
     _check_4d("conv2d", "input", x)
     _check_4d("conv2d", "weight", w)
-    stride = _pair(stride, "stride", "conv2d")
-    ph, pw = _pair(padding, "padding", "conv2d", smallest=0)
+    stride = _pair(stride, "conv2d: stride", smallest=1)
+    ph, pw = _pair(padding, "conv2d: padding", smallest=0)
     n, c, h, wd = x.shape
     o, wc, kh, kw = np.shape(w)
     if wc != c:
@@ -73,8 +76,8 @@ def max_pool2d(x, kernel_size, stride=None):
     """Max over each kernel_size window, `stride` apart (default: the kernel size)."""
     x = x if isinstance(x, Value) else Value(x, requires_grad=False)
     _check_4d("max_pool2d", "input", x)
-    kh, kw = _pair(kernel_size, "kernel_size", "max_pool2d")
-    stride = _pair(stride, "stride", "max_pool2d") if stride is not None else (kh, kw)
+    kh, kw = _pair(kernel_size, "max_pool2d: kernel_size", smallest=1)
+    stride = _pair(stride, "max_pool2d: stride", smallest=1) if stride is not None else (kh, kw)
     if x.shape[2] < kh or x.shape[3] < kw:
         raise ValueError(f"max_pool2d: kernel {kh}x{kw} is larger than the input (shape {x.shape})")
     return ops.windows(x, size=(kh, kw), stride=stride).max(axis=(4, 5))
