@@ -112,9 +112,10 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
                 if create_graph:
                     grads = prim.vjp(g, node, *args, **kwargs)
                 else:
-                    grads = prim.vjp(g, node._data,
-                                     *[a._data if isinstance(a, Value) else a for a in args],
-                                     **kwargs)
+                    grads = prim.vjp(g, node._data, *[
+                        a._data if isinstance(a, Value) else
+                        a.item() if isinstance(a, np.generic) else a  # as in forward (apply)
+                        for a in args], **kwargs)
                 for index, (parent, pg) in enumerate(zip(args, grads)):
                     if pg is None or not isinstance(parent, Value) or not parent.requires_grad:
                         continue

@@ -168,3 +168,14 @@ def test_constant_exponents_do_not_warn_for_negative_bases():
         (x ** np.array([2.0, 3.0])).sum().backward()
         (x ** 2).sum().backward()
     np.testing.assert_allclose(x.grad, [-4.0 - 4.0, 27.0 + 6.0])
+
+
+def test_float32_gradients_stay_float32_inside_the_graph_too():
+    from autograd_lite.value import primitive
+    seen = []
+    spy = primitive("spy", lambda x: x, lambda g, ans, x: (seen.append(g.dtype) or g,))
+    x = Value(np.ones(3, dtype=np.float32))
+    out = (spy(x) * np.float64(2.0) / np.float64(3.0) - np.float64(1.0)) ** np.float64(2.0)
+    assert out.dtype == np.float32
+    out.sum().backward()
+    assert seen == [np.float32] and x.grad.dtype == np.float32
