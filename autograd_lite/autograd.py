@@ -190,6 +190,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if not x.requires_grad:
             raise RuntimeError(f"grad: input {i} (shape {x.shape}) does not require grad")
     live = [o for o in outputs if o.requires_grad]
+    if not live and not allow_unused:
+        raise RuntimeError(
+            "grad: no output requires grad (they were made from constants only, or under "
+            "no_grad()), so no input was used; pass allow_unused=True to get None for each")
     if retain_graph is None:
         retain_graph = create_graph
     seeds = _seed_grads(outputs, grad_outputs, create_graph)
