@@ -74,7 +74,7 @@ def post_mse(prediction, y):
     return ((prediction - y) ** 2).sum() / (2 * len(y))
 
 
-def train_post(model, t, y, max_epochs=MAX_EPOCHS, n_snapshots=60):
+def train_post(model, t, y, max_epochs=MAX_EPOCHS, n_snapshots=40):
     """The post's training loop; returns its MSE per epoch and (epoch, prediction) snapshots.
 
     Snapshots are spaced geometrically (epochs 0, 1, 2, 4, ...), since most of
@@ -202,7 +202,8 @@ def main(argv=None):
 
     model = post_network(args.seed)
     with Stopwatch("train"):
-        losses, snapshots = train_post(model, t, y, max_epochs=400 if args.quick else MAX_EPOCHS)
+        losses, snapshots = train_post(model, t, y, max_epochs=400 if args.quick else MAX_EPOCHS,
+                                       n_snapshots=8 if args.quick else 40)
     prediction = predict(model, t)
     report("initial_mse", losses[0])
     report("epochs_run", len(losses))
