@@ -49,7 +49,7 @@ SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_T
 # --- the child: one (engine variant, workload) in this process --------------------
 def _prepare(engine, variant, workload, quick):
     module = importlib.import_module(f"benchmarks.engines.{ENGINES[engine]}")
-    problem = workloads.WORKLOADS[workload][1](quick)
+    problem = workloads.WORKLOADS[workload][2](quick)
     return module.RUNNERS[variant][problem["kind"]](problem)
 
 
@@ -116,7 +116,7 @@ def measure(workload_ids, engines, repeat, quick, memory=True, log=print):
         else:
             available[engine] = found
     for workload in workload_ids:
-        kind = workloads.WORKLOADS[workload][1](True)["kind"]
+        kind = workloads.WORKLOADS[workload][1]
         for engine, variants in available.items():
             for variant, kinds in variants.items():
                 if kind not in kinds:

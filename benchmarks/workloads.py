@@ -79,11 +79,14 @@ def mnist_mlp(quick, batch=128, width=256):
 
 def digits_cnn(quick):
     """5: Conv2d 1->8 3x3, ReLU, MaxPool 2, Linear 72 -> 10 on sklearn's 8x8 digits, batch 64, 300 steps."""
-    from sklearn.datasets import load_digits
     rng = np.random.default_rng(SEED)
-    digits = load_digits()
-    x = (digits.images / 16.0).astype(np.float32)[:, None]   # N, 1, 8, 8
-    y = digits.target
+    if quick:  # random 8x8 images: the tiny mode skips importing sklearn
+        x, y = rng.uniform(0, 1, (128, 1, 8, 8)).astype(np.float32), rng.integers(0, 10, 128)
+    else:
+        from sklearn.datasets import load_digits
+        digits = load_digits()
+        x = (digits.images / 16.0).astype(np.float32)[:, None]   # N, 1, 8, 8
+        y = digits.target
     scale = lambda n: np.sqrt(2.0 / n)  # noqa: E731
     return dict(kind="cnn", x=x, y=y,
                 conv_w=(rng.standard_normal((8, 1, 3, 3)) * scale(9)).astype(np.float32),
@@ -95,9 +98,12 @@ def digits_cnn(quick):
 
 def micrograd_demo(quick):
     """6: micrograd's demo: 2-16-16-1 ReLU MLP, 100 two-moons points, SVM loss + 1e-4 L2, 20 steps."""
-    from sklearn.datasets import make_moons
     rng = np.random.default_rng(SEED)
-    x, y = make_moons(n_samples=20 if quick else 100, noise=0.1, random_state=1)
+    if quick:  # 20 random points: the tiny mode skips importing sklearn
+        x, y = rng.standard_normal((20, 2)), rng.integers(0, 2, 20)
+    else:
+        from sklearn.datasets import make_moons
+        x, y = make_moons(n_samples=100, noise=0.1, random_state=1)
     weights, biases = _dense_init([2, 16, 16, 1], rng, lambda n: 1.0)
     weights = [rng.uniform(-1, 1, w.shape) for w in weights]  # micrograd's init: U(-1, 1)
     problem = _mlp(x, (2.0 * y - 1.0).reshape(-1, 1), weights, biases, hidden="relu",
@@ -118,19 +124,19 @@ def op_overhead(quick):
                 iterations=200 if quick else 10_000)
 
 
-# id -> (title, problem builder); the 4b/4w rows are workload 4's scaling
+# id -> (title, problem kind, problem builder); the 4b/4w rows are workload 4's scaling
 WORKLOADS = {
-    "1": ("cosine post 1-5-1 tanh, 10k epochs", cosine_post),
-    "2": ("sine README 1-30-1 tanh, 8k epochs", sine_readme),
-    "3": ("guide [2,4,4,1] sigmoid BCE, 1k epochs", guide_classifier),
-    "4": ("784-256-256-10 ReLU f32, batch 128, 200 steps", mnist_mlp),
-    "5": ("digits CNN, batch 64, 300 steps", digits_cnn),
-    "6": ("micrograd demo 2-16-16-1, 20 steps", micrograd_demo),
-    "7": ("100,000-op scalar chain", scalar_chain),
-    "8": ("per-op overhead 4x4, 10k backward", op_overhead),
-    "4b256": ("workload 4, batch 256", lambda quick: mnist_mlp(quick, batch=256)),
-    "4b512": ("workload 4, batch 512", lambda quick: mnist_mlp(quick, batch=512)),
-    "4w512": ("workload 4, width 512", lambda quick: mnist_mlp(quick, width=512)),
+    "1": ("cosine post 1-5-1 tanh, 10k epochs", "mlp", cosine_post),
+    "2": ("sine README 1-30-1 tanh, 8k epochs", "mlp", sine_readme),
+    "3": ("guide [2,4,4,1] sigmoid BCE, 1k epochs", "mlp", guide_classifier),
+    "4": ("784-256-256-10 ReLU f32, batch 128, 200 steps", "mlp", mnist_mlp),
+    "5": ("digits CNN, batch 64, 300 steps", "cnn", digits_cnn),
+    "6": ("micrograd demo 2-16-16-1, 20 steps", "moons", micrograd_demo),
+    "7": ("100,000-op scalar chain", "chain", scalar_chain),
+    "8": ("per-op overhead 4x4, 10k backward", "overhead", op_overhead),
+    "4b256": ("workload 4, batch 256", "mlp", lambda quick: mnist_mlp(quick, batch=256)),
+    "4b512": ("workload 4, batch 512", "mlp", lambda quick: mnist_mlp(quick, batch=512)),
+    "4w512": ("workload 4, width 512", "mlp", lambda quick: mnist_mlp(quick, width=512)),
 }
 
 # workloads whose peak memory is measured
