@@ -40,6 +40,12 @@ def mlp_loss(F, out, y, kind):
     raise ValueError(f"unknown loss {kind!r}")
 
 
+def cnn_loss(F, x, y, conv_w, conv_b, fc_w, fc_b):
+    """Workload 5: conv 3x3, ReLU, max-pool 2, linear, softmax cross-entropy."""
+    h = F.max_pool2d(F.relu(F.conv2d(x, conv_w, conv_b)), 2)
+    return mlp_loss(F, h.reshape(len(x), -1) @ fc_w + fc_b, y, "cross_entropy")
+
+
 def l2_penalty(F, params, alpha):
     """micrograd's demo regularisation: alpha * Σ p²."""
     total = F.sum(params[0] * params[0])
@@ -86,3 +92,10 @@ def chain(x, n_ops):
     for _ in range(n_ops // 2):
         y = y * 0.9999 + 0.0001
     return y
+
+
+def chain_backward(x, n_ops):
+    """Workload 7 on a scalar `x` of an engine with `.backward()`, `.item()` and `.grad.item()`."""
+    y = chain(x, n_ops)
+    y.backward()
+    return {"loss": y.item(), "grad": x.grad.item()}

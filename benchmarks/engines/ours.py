@@ -14,7 +14,8 @@ from .. import workloads
 
 F = formulas.namespace(
     tanh=Value.tanh, sigmoid=Value.sigmoid, relu=Value.relu, log=Value.log,
-    log_softmax=log_softmax, mean=Value.mean, sum=Value.sum)
+    log_softmax=log_softmax, mean=Value.mean, sum=Value.sum,
+    conv2d=conv2d, max_pool2d=max_pool2d)
 
 
 def _sgd(params, lr):
@@ -55,13 +56,10 @@ def scalar_moons(problem):
 
 def cnn(problem):
     params = [Value(problem[k]) for k in ("conv_w", "conv_b", "fc_w", "fc_b")]
-    conv_w, conv_b, fc_w, fc_b = params
 
     def train():
         for x, y in workloads.batches(problem):
-            h = max_pool2d(conv2d(x, conv_w, conv_b).relu(), 2)
-            out = h.reshape(len(x), -1) @ fc_w + fc_b
-            loss = formulas.mlp_loss(F, out, y, "cross_entropy")
+            loss = formulas.cnn_loss(F, x, y, *params)
             loss.backward()
             _sgd(params, problem["lr"])
         return {"loss": loss.item()}
@@ -70,10 +68,7 @@ def cnn(problem):
 
 def chain(problem):
     def train():
-        x = Value(problem["x0"])
-        y = formulas.chain(x, problem["n_ops"])
-        y.backward()
-        return {"loss": y.item(), "grad": x.grad.item()}
+        return formulas.chain_backward(Value(problem["x0"]), problem["n_ops"])
     return train
 
 

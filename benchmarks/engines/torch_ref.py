@@ -9,7 +9,8 @@ torch.set_num_threads(1)
 
 F = formulas.namespace(
     tanh=torch.tanh, sigmoid=torch.sigmoid, relu=torch.relu, log=torch.log,
-    log_softmax=lambda z: torch.log_softmax(z, dim=-1), mean=torch.mean, sum=torch.sum)
+    log_softmax=lambda z: torch.log_softmax(z, dim=-1), mean=torch.mean, sum=torch.sum,
+    conv2d=torch.conv2d, max_pool2d=torch.nn.functional.max_pool2d)
 
 
 def _tensor(array, requires_grad=False):
@@ -51,14 +52,11 @@ def mlp(problem):
 
 def cnn(problem):
     params = [_tensor(problem[k], True) for k in ("conv_w", "conv_b", "fc_w", "fc_b")]
-    conv_w, conv_b, fc_w, fc_b = params
     data = _on_torch(problem)
 
     def train():
         for x, y in workloads.batches(data):
-            h = torch.nn.functional.max_pool2d(torch.relu(torch.conv2d(x, conv_w, conv_b)), 2)
-            out = h.reshape(len(x), -1) @ fc_w + fc_b
-            loss = formulas.mlp_loss(F, out, y, "cross_entropy")
+            loss = formulas.cnn_loss(F, x, y, *params)
             loss.backward()
             _sgd(params, problem["lr"])
         return {"loss": loss.item()}
@@ -67,10 +65,7 @@ def cnn(problem):
 
 def chain(problem):
     def train():
-        x = torch.tensor(problem["x0"], dtype=torch.float64, requires_grad=True)
-        y = formulas.chain(x, problem["n_ops"])
-        y.backward()
-        return {"loss": y.item(), "grad": x.grad.item()}
+        return formulas.chain_backward(torch.tensor(problem["x0"], dtype=torch.float64, requires_grad=True), problem["n_ops"])
     return train
 
 
