@@ -31,8 +31,9 @@ class BatchNorm1d(Module):
         self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
 
     def forward(self, x):
+        name = self._named(f"BatchNorm1d({self.num_features})")
         if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
-            raise ValueError(f"BatchNorm1d({self.num_features}): expected input of shape "
+            raise ValueError(f"{name}: expected input of shape "
                              f"(N, {self.num_features}) or (N, {self.num_features}, L), "
                              f"got shape {x.shape}")
         axes = (0,) if x.ndim == 2 else (0, 2)
@@ -40,8 +41,8 @@ class BatchNorm1d(Module):
         if self.training:
             count = x.size // self.num_features
             if count < 2:
-                raise ValueError(f"BatchNorm1d({self.num_features}): expected more than 1 value "
-                                 f"per channel when training, got input of shape {x.shape}")
+                raise ValueError(f"{name}: expected more than 1 value per channel when "
+                                 f"training, got input of shape {x.shape}")
             mean = x.mean(axis=axes, keepdims=True)
             var = x.var(axis=axes, keepdims=True)
             self._update_running_stats(mean.data.reshape(-1), var.data.reshape(-1), count)

@@ -48,8 +48,9 @@ class Linear(Module):
 
     def forward(self, x):
         if x.ndim < 1 or x.shape[-1] != self.in_features:
-            raise ValueError(f"Linear({self.in_features}→{self.out_features}): expected input "
-                             f"with last dimension {self.in_features}, got shape {x.shape}")
+            name = self._named(f"Linear({self.in_features}→{self.out_features})")
+            raise ValueError(f"{name}: expected input with last dimension {self.in_features}, "
+                             f"got shape {x.shape}")
         y = x @ self.weight.T
         return y + self.bias if self.bias is not None else y
 
@@ -77,8 +78,9 @@ class Conv2d(Module):
 
     def forward(self, x):
         if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"Conv2d({self.in_channels}→{self.out_channels}): expected input of "
-                             f"shape (N, {self.in_channels}, H, W), got shape {x.shape}")
+            name = self._named(f"Conv2d({self.in_channels}→{self.out_channels})")
+            raise ValueError(f"{name}: expected input of shape (N, {self.in_channels}, H, W), "
+                             f"got shape {x.shape}")
         return conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding)
 
     def extra_repr(self):
@@ -99,8 +101,8 @@ class MaxPool2d(Module):
 
     def forward(self, x):
         if x.ndim != 4:
-            raise ValueError(f"MaxPool2d(kernel_size={self.kernel_size}): expected 4-D input "
-                             f"(N, C, H, W), got shape {x.shape}")
+            name = self._named(f"MaxPool2d(kernel_size={self.kernel_size})")
+            raise ValueError(f"{name}: expected 4-D input (N, C, H, W), got shape {x.shape}")
         return max_pool2d(x, self.kernel_size, stride=self.stride)
 
     def extra_repr(self):
@@ -118,8 +120,8 @@ class Flatten(Module):
         ndim = max(x.ndim, 1)
         start, end = self.start_dim % ndim, self.end_dim % ndim
         if not (-ndim <= self.start_dim < ndim and -ndim <= self.end_dim < ndim) or start > end:
-            raise ValueError(f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim}): "
-                             f"dimensions out of range for input of shape {x.shape}")
+            name = self._named(f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim})")
+            raise ValueError(f"{name}: dimensions out of range for input of shape {x.shape}")
         shape = x.shape[:start] + (-1,) + x.shape[end + 1:]
         return x.reshape(shape)
 

@@ -283,8 +283,10 @@ class Module:
         if strict and missing:
             problems.insert(0, "Missing key(s) in state_dict: " + ", ".join(map(repr, missing)))
         if problems:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
-                               + "\n\t".join(problems))
+            source = getattr(state_dict, "path", None)  # set by nn.load: name the file too
+            origin = f" from '{source}'" if source else ""
+            raise RuntimeError(f"Error(s) in loading state_dict{origin} for {type(self).__name__}:"
+                               "\n\t" + "\n\t".join(problems))
         for key, new in arrays.items():
             module, registry, name = slots[key]
             if registry == "_parameters":
@@ -295,6 +297,14 @@ class Module:
         return IncompatibleKeys(missing, unexpected)
 
     # --- printing -------------------------------------------------------------------
+    def _named(self, description):
+        """`description` (e.g. "Linear(4→2)") plus this module's place in its model, if any.
+
+        Layers start their error messages with it, so a wrong shape deep inside a
+        model says which layer it reached: "Linear(4→2) (layer '2'): expected ...".
+        """
+        return f"{description} (layer '{self._qualname}')" if self._qualname else description
+
     def extra_repr(self):
         """The layer's settings shown inside its repr, e.g. "in_features=2, out_features=4"."""
         return ""

@@ -59,7 +59,7 @@ class RNN(Module):
             init.uniform_(param, -bound, bound, generator=rng)
 
     def _describe(self):
-        return f"RNN({self.input_size}→{self.hidden_size})"
+        return self._named(f"RNN({self.input_size}→{self.hidden_size})")
 
     def _step(self, k, x_t, h):
         """One time step of layer k: the new hidden state from input x_t and the previous one."""
@@ -80,6 +80,9 @@ class RNN(Module):
         elif self.batch_first:
             x = x.swapaxes(0, 1)
         steps, batch = x.shape[0], x.shape[1]
+        if steps == 0:
+            raise ValueError(f"{self._describe()}: expected at least one time step, got input of "
+                             f"shape {x.shape}")
         h0 = self._initial_state(h0, batch, unbatched)
         layer_input = [x[t] for t in range(steps)]
         last_states = []

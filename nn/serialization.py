@@ -23,6 +23,12 @@ from .module import Module
 __all__ = ["save", "load"]
 
 
+class LoadedStateDict(OrderedDict):
+    """The OrderedDict `load` returns; `.path` remembers the file, so errors can name it."""
+
+    path = None
+
+
 def _as_state_dict(obj):
     if isinstance(obj, Module):
         return obj.state_dict()
@@ -81,6 +87,9 @@ _CORRUPT = (zipfile.BadZipFile, EOFError, ValueError, OSError, zlib.error, KeyEr
 def load(path):
     """Read a state dict (OrderedDict name -> numpy array) written by `save`.
 
+    The dict remembers `path`, so `model.load_state_dict(nn.load(path))`
+    names the file when the keys or shapes do not fit the model.
+
     Raises FileNotFoundError for a missing file and ValueError, naming the
     file and the reason, for anything that is not an archive of numeric
     arrays: a truncated or corrupt file, pickled data, object arrays.
@@ -102,7 +111,8 @@ def load(path):
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(f"nn.load: '{path}' holds a single array, not a state dict archive (.npz)")
     with archive:
-        state = OrderedDict()
+        state = LoadedStateDict()
+        state.path = path
         for key in archive.files:
             try:
                 array = archive[key]
