@@ -9,6 +9,8 @@ Every example takes the same three options:
 and prints its key numbers one per line as ``name: value``, so a test (or a
 reader) can pick them out with `parse_report`. Figures are matplotlib PNGs
 written with the non-interactive Agg backend, so examples run on servers.
+Also here: the guide's data preprocessing and the full-batch Adam loop that
+several examples share.
 """
 import argparse
 import pathlib
@@ -19,6 +21,8 @@ import matplotlib
 
 matplotlib.use("Agg")  # before pyplot is imported anywhere: no window, works headless
 import matplotlib.pyplot as plt  # noqa: E402
+
+import nn  # noqa: E402
 
 
 def parse_args(description, default_seed=0, argv=None):
@@ -67,6 +71,32 @@ def save_figure(fig, out, name):
     plt.close(fig)
     print(f"wrote {path}", flush=True)
     return path
+
+
+def save_loss_plot(losses, out, name, title, ylabel="loss", xlabel="epoch"):
+    """A loss curve on a log scale, saved as out/name."""
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.semilogy(losses, linewidth=1.5)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    return save_figure(fig, out, name)
+
+
+def train_full_batch(model, compute_loss, epochs, lr, log_every=None):
+    """Adam on `compute_loss()` (a scalar Value from the whole data set), the learning rate
+    annealed to 0 over `epochs` (cosine schedule); returns the loss of every epoch."""
+    optimizer = nn.Adam(model.parameters(), lr=lr)
+    scheduler = nn.CosineAnnealingLR(optimizer, T_max=epochs)
+    losses = []
+    for epoch in range(epochs):
+        loss = compute_loss()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        losses.append(loss.item())
+        if log_every and epoch % log_every == 0:
+            print(f"epoch {epoch:5d}  loss {loss.item():.3e}", flush=True)
+    return losses
 
 
 class Stopwatch:

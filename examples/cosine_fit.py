@@ -32,7 +32,7 @@ from matplotlib.animation import FuncAnimation, PillowWriter
 
 import nn
 from autograd_lite import no_grad
-from _common import Stopwatch, parse_args, report, save_figure
+from _common import Stopwatch, parse_args, report, save_figure, save_loss_plot, train_full_batch
 
 N_POINTS = 50
 HIDDEN = 5
@@ -109,21 +109,6 @@ def snake_network(rng):
     return nn.MLP([1, SNAKE_HIDDEN, 1], activation=nn.Snake(SNAKE_FREQUENCY), rng=rng)
 
 
-def train_adam(model, t, y, epochs, lr=SNAKE_LR):
-    """Full-batch Adam on the mean squared error, learning rate annealed to 0; returns the losses."""
-    optimizer = nn.Adam(model.parameters(), lr=lr)
-    scheduler = nn.CosineAnnealingLR(optimizer, T_max=epochs)
-    losses = []
-    for _ in range(epochs):
-        loss = nn.mse_loss(model(t), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        losses.append(loss.item())
-    return losses
-
-
 def predict(model, t):
     with no_grad():
         return model(t).data
@@ -149,13 +134,6 @@ def plot_fit(t, y, prediction, out):
     ax.set(xlabel="t", ylabel="y", title="Trained network")
     ax.legend()
     return save_figure(fig, out, "cosine_final_fit.png")
-
-
-def plot_mse(losses, out):
-    fig, ax = plt.subplots(figsize=(5, 4))
-    ax.semilogy(losses, linewidth=1.5)
-    ax.set(xlabel="Epoch", ylabel="Mean squared error E", title="MSE vs epoch")
-    return save_figure(fig, out, "cosine_mse.png")
 
 
 def animate_training(t, y, snapshots, out):
@@ -210,11 +188,13 @@ def main(argv=None):
     report("final_mse", losses[-1])
     report("fit_max_error", float(np.max(np.abs(prediction - y))))
     plot_fit(t, y, prediction, args.out)
-    plot_mse(losses, args.out)
+    save_loss_plot(losses, args.out, "cosine_mse.png", "MSE vs epoch",
+                   ylabel="Mean squared error E")
     animate_training(t, y, snapshots, args.out)
 
     snake = snake_network(np.random.default_rng(args.seed))
-    snake_losses = train_adam(snake, t, y, epochs=300 if args.quick else SNAKE_EPOCHS)
+    snake_losses = train_full_batch(snake, lambda: nn.mse_loss(snake(t), y),
+                                    epochs=300 if args.quick else SNAKE_EPOCHS, lr=SNAKE_LR)
     report("snake_train_mse", snake_losses[-1])
     t_future = np.linspace(1.0, 2.0, N_POINTS).reshape(-1, 1)
     for name, net in (("tanh", model), ("snake", snake)):

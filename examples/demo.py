@@ -57,7 +57,8 @@ def gradient_check(model, t, y):
 def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], default_seed=42, argv=argv)
     print("== 1. The cosine post: training, figures, extrapolation ==")
-    passed_on = ["--out", str(args.out), "--seed", str(args.seed)] + (["--quick"] if args.quick else [])
+    passed_on = ["--out", str(args.out), "--seed", str(args.seed)]
+    passed_on += ["--quick"] if args.quick else []
     model = cosine_fit.main(passed_on)
 
     print("\n== 2. The computation graph of the trained network ==")

@@ -107,8 +107,9 @@ def plot_confusion(y_true, y_pred, out):
 def plot_filters(model, out):
     filters = model[0].weight.data[:, 0]          # (16, 3, 3)
     fig, axes = plt.subplots(2, 8, figsize=(10, 3))
+    largest = np.abs(filters).max()
     for k, ax in enumerate(axes.flat):
-        ax.imshow(filters[k], cmap="RdBu_r", vmin=-np.abs(filters).max(), vmax=np.abs(filters).max())
+        ax.imshow(filters[k], cmap="RdBu_r", vmin=-largest, vmax=largest)
         ax.set(xticks=[], yticks=[])
         ax.set_title(f"#{k}", fontsize=8)
     fig.suptitle("First-layer 3×3 filters (red positive, blue negative)")

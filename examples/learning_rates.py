@@ -45,7 +45,7 @@ def gradient_descent_1d(alpha, x0=1.0, steps=15):
 
 
 def train_with(lr, data, epochs, seed):
-    """Train the guide's regressor with one learning rate; the loss per epoch (inf after overflow)."""
+    """Train the guide's regressor with learning rate `lr`; its loss per epoch (inf on overflow)."""
     X_train, _, y_train, _ = data
     model = nn.MLP([3, 5, 5, 1], activation="relu", init="he", rng=np.random.default_rng(seed))
     with warnings.catch_warnings():  # a diverging run overflows on purpose

@@ -24,7 +24,7 @@ from matplotlib import pyplot as plt
 
 import nn
 from autograd_lite import Value, grad
-from _common import Stopwatch, parse_args, report, save_figure
+from _common import Stopwatch, parse_args, report, save_figure, save_loss_plot, train_full_batch
 
 T_END = 2 * np.pi
 N_COLLOCATION = 64
@@ -50,23 +50,6 @@ def physics_loss(model, t_collocation):
     return (residual ** 2).mean() + ((u0 - 1.0) ** 2).sum() + (du0 ** 2).sum()
 
 
-def train(model, iterations, lr=LEARNING_RATE):
-    t_collocation = np.linspace(0.0, T_END, N_COLLOCATION).reshape(-1, 1)
-    optimizer = nn.Adam(model.parameters(), lr=lr)
-    scheduler = nn.CosineAnnealingLR(optimizer, T_max=iterations)
-    losses = []
-    for iteration in range(iterations):
-        loss = physics_loss(model, t_collocation)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        losses.append(loss.item())
-        if iteration % 500 == 0:
-            print(f"iteration {iteration:5d}  physics loss {loss.item():.3e}")
-    return losses
-
-
 def plot_solution(t, u, du, out):
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     axes[0].plot(t, np.cos(t), color="0.6", linewidth=4, label="u = cos t (exact)")
@@ -80,18 +63,14 @@ def plot_solution(t, u, du, out):
     return save_figure(fig, out, "pinn_solution.png")
 
 
-def plot_loss(losses, out):
-    fig, ax = plt.subplots(figsize=(5, 4))
-    ax.semilogy(losses)
-    ax.set(xlabel="iteration", ylabel="physics loss", title="Training the PINN (Adam)")
-    return save_figure(fig, out, "pinn_loss.png")
-
-
 def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], default_seed=0, argv=argv)
+    t_collocation = np.linspace(0.0, T_END, N_COLLOCATION).reshape(-1, 1)
     model = nn.MLP([1, WIDTH, WIDTH, 1], activation="tanh", rng=np.random.default_rng(args.seed))
     with Stopwatch("train"):
-        losses = train(model, iterations=300 if args.quick else ITERATIONS)
+        losses = train_full_batch(model, lambda: physics_loss(model, t_collocation),
+                                  epochs=300 if args.quick else ITERATIONS, lr=LEARNING_RATE,
+                                  log_every=500)
 
     t = np.linspace(0.0, T_END, 500).reshape(-1, 1)
     u, du, d2u = (v.data for v in derivatives(model, t))
@@ -100,7 +79,8 @@ def main(argv=None):
     report("max_error_derivative", float(np.max(np.abs(du + np.sin(t)))))
     report("max_residual", float(np.max(np.abs(d2u + u))))
     plot_solution(t.ravel(), u.ravel(), du.ravel(), args.out)
-    plot_loss(losses, args.out)
+    save_loss_plot(losses, args.out, "pinn_loss.png", "Training the PINN (Adam)",
+                   ylabel="physics loss", xlabel="iteration")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from matplotlib import pyplot as plt
 
 import nn
 from autograd_lite import no_grad
-from _common import Stopwatch, parse_args, report, save_figure
+from _common import Stopwatch, parse_args, report, save_figure, save_loss_plot, train_full_batch
 from cosine_fit import MAX_EPOCHS, make_data, post_network, predict, target, train_post
 
 WINDOW, HIDDEN, EPOCHS, LEARNING_RATE = 5, 16, 3000, 0.01
@@ -46,20 +46,6 @@ def make_windows(series, window=WINDOW):
     """Supervised pairs from a series: each run of `window` values and the value after it."""
     inputs = np.stack([series[i:i + window] for i in range(len(series) - window)])
     return inputs.reshape(-1, window, 1), series[window:].reshape(-1, 1)
-
-
-def train(model, inputs, targets, epochs):
-    optimizer = nn.Adam(model.parameters(), lr=LEARNING_RATE)
-    scheduler = nn.CosineAnnealingLR(optimizer, T_max=epochs)
-    losses = []
-    for _ in range(epochs):
-        loss = nn.mse_loss(model(inputs), targets)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        losses.append(loss.item())
-    return losses
 
 
 def forecast(model, history, steps):
@@ -94,13 +80,6 @@ def plot_forecasts(t, y, t_future, plain_prediction, rnn_prediction, out):
     return save_figure(fig, out, "rnn_forecast.png")
 
 
-def plot_loss(losses, out):
-    fig, ax = plt.subplots(figsize=(5, 4))
-    ax.semilogy(losses)
-    ax.set(xlabel="epoch", ylabel="MSE (one-step-ahead)", title="Training the RNN")
-    return save_figure(fig, out, "rnn_loss.png")
-
-
 def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], default_seed=0, argv=argv)
     t, y = make_data()
@@ -111,7 +90,8 @@ def main(argv=None):
     rnn_model = Forecaster(np.random.default_rng(args.seed))
     inputs, targets = make_windows(y.ravel())
     with Stopwatch("train"):
-        losses = train(rnn_model, inputs, targets, epochs=150 if args.quick else EPOCHS)
+        losses = train_full_batch(rnn_model, lambda: nn.mse_loss(rnn_model(inputs), targets),
+                                  epochs=150 if args.quick else EPOCHS, lr=LEARNING_RATE)
     rnn_prediction = forecast(rnn_model, y.ravel(), steps=len(t_future))
 
     plain = post_network()
@@ -124,7 +104,8 @@ def main(argv=None):
         report(f"extrap_rmse_{name}", rmse)
         report(f"extrap_max_error_{name}", max_error)
     plot_forecasts(t, y, t_future, plain_prediction, rnn_prediction, args.out)
-    plot_loss(losses, args.out)
+    save_loss_plot(losses, args.out, "rnn_loss.png", "Training the RNN",
+                   ylabel="MSE (one-step-ahead)")
 
 
 if __name__ == "__main__":

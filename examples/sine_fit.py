@@ -100,10 +100,11 @@ def main(argv=None):
     with no_grad():
         final_mse = nn.mse_loss(model(x), y).item()
         prediction = model(x_dense).data
-    error = (prediction - np.sin(x_dense)).ravel()
+    truth = np.sin(x_dense)
+    error = (prediction - truth).ravel()
     report("final_mse", final_mse)
     report("max_error", float(np.max(np.abs(error))))
-    report("r2", 1.0 - float(np.sum(error ** 2) / np.sum((np.sin(x_dense) - np.sin(x_dense).mean()) ** 2)))
+    report("r2", nn.r2_score(prediction, truth))
     plot_fit(x, y, x_dense, prediction, args.out)
     plot_error_analysis(x_dense.ravel(), error, losses, rates, args.out)
 
