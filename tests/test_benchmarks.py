@@ -41,9 +41,12 @@ def test_ours_and_numpy_reach_the_same_final_numbers(quick_report):
             assert math.isclose(ours["result"][key], value, rel_tol=1e-4), (workload, key)
 
 
-def test_variants_cover_scalar_demo_and_version_check(quick_report):
+def test_variants_cover_nn_scalar_demo_and_version_check(quick_report):
     engines = {(r["workload"], r["engine"]) for r in quick_report["runs"]}
     assert ("6", "ours-vec") in engines and ("8", "ours-nocheck") in engines
+    for workload in ("1", "4"):  # the nn-layer version of the same network
+        assert math.isclose(_final(quick_report, workload, "ours-nn")["result"]["loss"],
+                            _final(quick_report, workload, "ours")["result"]["loss"], rel_tol=1e-5)
     assert _final(quick_report, "8", "ours-nocheck")["result"] == \
         _final(quick_report, "8", "ours")["result"]
 

@@ -1,11 +1,10 @@
 """autograd_lite through its public API (Value, functions), the engine being measured.
 
 Variants: "ours" (workload 6 built from scalar Values, like micrograd),
-"ours-vec" (workload 6 vectorized), "ours-nocheck" (workload 8 with the
+"ours-vec" (workload 6 vectorized), "ours-nn" (workloads 1-4 written with
+nn.Linear/nn.Sequential/nn.SGD), "ours-nocheck" (workload 8 with the
 version-counter check of issue 9 patched out, to measure what it costs).
 """
-import numpy as np
-
 import autograd_lite
 from autograd_lite import Value, conv2d, log_softmax, max_pool2d
 
@@ -37,6 +36,34 @@ def mlp(problem):
                 loss = loss + formulas.l2_penalty(F, weights + biases, problem["l2"])
             loss.backward()
             _sgd(params, workloads.learning_rate(problem, step))
+        return {"loss": loss.item()}
+    return train
+
+
+def nn_mlp(problem):
+    """The same network as nn.Sequential of nn.Linear and activations, trained with nn.SGD."""
+    import nn
+    activations = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU}
+    layers, count = [], len(problem["weights"])
+    for i, (w, b) in enumerate(zip(problem["weights"], problem["biases"])):
+        linear = nn.Linear(*w.shape)
+        linear.weight.data, linear.bias.data = w.T.copy(), b.copy()  # nn stores (out, in)
+        layers.append(linear)
+        activation = problem["hidden"] if i < count - 1 else problem["out_act"]
+        if activation:
+            layers.append(activations[activation]())
+    model = nn.Sequential(*layers)
+    optimizer = nn.SGD(model.parameters(), lr=problem["lr"])
+
+    def train():
+        for step, (x, y) in enumerate(workloads.batches(problem)):
+            loss = formulas.mlp_loss(F, model(x), y, problem["loss"])
+            if problem["l2"]:
+                loss = loss + formulas.l2_penalty(F, list(model.parameters()), problem["l2"])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.param_groups[0]["lr"] = workloads.learning_rate(problem, step)
+            optimizer.step()
         return {"loss": loss.item()}
     return train
 
@@ -153,5 +180,6 @@ def overhead_without_version_check(problem):
 RUNNERS = {
     "ours": {"mlp": mlp, "moons": scalar_moons, "cnn": cnn, "chain": chain, "overhead": overhead},
     "ours-vec": {"moons": mlp},
+    "ours-nn": {"mlp": nn_mlp},
     "ours-nocheck": {"overhead": overhead_without_version_check},
 }
