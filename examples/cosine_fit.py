@@ -158,19 +158,22 @@ def animate_training(t, y, snapshots, out):
     return path
 
 
-def plot_extrapolation(t, y, tanh_model, snake_model, out):
-    t_all = np.linspace(0.0, 2.0, 400).reshape(-1, 1)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    for ax, model, title in ((axes[0], tanh_model, "tanh (the post's network)"),
-                             (axes[1], snake_model, "Snake, a = 2π")):
+def plot_beyond_the_data(t, y, panels, out, name):
+    """Side-by-side panels of predictions past the data (t > 1 shaded), over the true wave.
+
+    panels: (title, times, predicted values, line style) for each panel.
+    """
+    t_all = np.linspace(0.0, 2.0, 400)
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), sharey=True)
+    for ax, (title, t_predicted, predicted, style) in zip(axes, panels):
         ax.axvspan(1.0, 2.0, color="0.93", label="beyond the data")
         ax.plot(t_all, target(t_all), color="0.5", linewidth=1, label="cos(2πt)")
         ax.plot(t, y, "o", markersize=3, label="training data")
-        ax.plot(t_all, predict(model, t_all), "--", linewidth=1.5, label="network")
-        ax.set(xlabel="t", title=title, ylim=(-2.5, 2.5))
+        ax.plot(t_predicted, predicted, style, markersize=4, linewidth=1.5, label="network")
+        ax.set(xlabel="t", title=title, ylim=(-2.2, 1.6))
     axes[0].set_ylabel("y")
-    axes[0].legend(loc="lower left", fontsize=8)
-    return save_figure(fig, out, "cosine_extrapolation.png")
+    axes[0].legend(loc="lower center", ncol=2, fontsize=8)
+    return save_figure(fig, out, name)
 
 
 def main(argv=None):
@@ -201,7 +204,10 @@ def main(argv=None):
         rmse, max_error = extrapolation_errors(net, t_future)
         report(f"extrap_rmse_{name}", rmse)
         report(f"extrap_max_error_{name}", max_error)
-    plot_extrapolation(t, y, model, snake, args.out)
+    t_all = np.linspace(0.0, 2.0, 400).reshape(-1, 1)
+    plot_beyond_the_data(t, y, [("tanh (the post's network)", t_all, predict(model, t_all), "--"),
+                                ("Snake, a = 2π", t_all, predict(snake, t_all), "--")],
+                         args.out, "cosine_extrapolation.png")
     return model
 
 

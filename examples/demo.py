@@ -20,8 +20,6 @@ Takes about half a minute (--quick: a few seconds).
 import sys
 import warnings
 
-import numpy as np
-
 import cosine_fit
 from autograd_lite import check_gradients, plot_gradient_flow, save_graph
 from autograd_lite.references import cosine_post

@@ -19,12 +19,12 @@ rnn_loss.png.
     python examples/rnn_forecast.py [--out out/] [--quick] [--seed 0]
 """
 import numpy as np
-from matplotlib import pyplot as plt
 
 import nn
 from autograd_lite import no_grad
-from _common import Stopwatch, parse_args, report, save_figure, save_loss_plot, train_full_batch
-from cosine_fit import MAX_EPOCHS, make_data, post_network, predict, target, train_post
+from _common import Stopwatch, parse_args, report, save_loss_plot, train_full_batch
+from cosine_fit import (MAX_EPOCHS, make_data, plot_beyond_the_data, post_network, predict,
+                        target, train_post)
 
 WINDOW, HIDDEN, EPOCHS, LEARNING_RATE = 5, 16, 3000, 0.01
 
@@ -65,21 +65,6 @@ def errors(prediction, truth):
     return float(np.sqrt(np.mean(error ** 2))), float(np.max(np.abs(error)))
 
 
-def plot_forecasts(t, y, t_future, plain_prediction, rnn_prediction, out):
-    t_all = np.linspace(0.0, 2.0, 400)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    for ax, prediction, title in ((axes[0], plain_prediction, "The post's network"),
-                                  (axes[1], rnn_prediction, f"RNN, windows of {WINDOW}")):
-        ax.axvspan(1.0, 2.0, color="0.93", label="forecast")
-        ax.plot(t_all, target(t_all), color="0.5", linewidth=1, label="cos(2πt)")
-        ax.plot(t, y, "o", markersize=3, label="training data")
-        ax.plot(t_future, prediction, "x--", markersize=4, label="prediction")
-        ax.set(xlabel="t", title=title, ylim=(-1.6, 1.6))
-    axes[0].set_ylabel("y")
-    axes[0].legend(loc="lower left", fontsize=8)
-    return save_figure(fig, out, "rnn_forecast.png")
-
-
 def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], default_seed=0, argv=argv)
     t, y = make_data()
@@ -103,7 +88,9 @@ def main(argv=None):
         rmse, max_error = errors(prediction, truth)
         report(f"extrap_rmse_{name}", rmse)
         report(f"extrap_max_error_{name}", max_error)
-    plot_forecasts(t, y, t_future, plain_prediction, rnn_prediction, args.out)
+    plot_beyond_the_data(t, y, [("The post's network", t_future, plain_prediction, "x--"),
+                                (f"RNN, windows of {WINDOW}", t_future, rnn_prediction, "x--")],
+                         args.out, "rnn_forecast.png")
     save_loss_plot(losses, args.out, "rnn_loss.png", "Training the RNN",
                    ylabel="MSE (one-step-ahead)")
 
