@@ -63,7 +63,7 @@ def main(argv=None):
     optimizer = nn.SGD(model.parameters(), lr=LEARNING_RATE)
     with Stopwatch("train"):
         history = nn.fit(model, nn.binary_cross_entropy, optimizer, X_train, y_train,
-                         epochs=100 if args.quick else EPOCHS, progress=False)
+                         epochs=100 if args.quick else EPOCHS)
     report("final_loss", history.loss[-1])
     report("train_accuracy", nn.score(model, X_train, y_train))
     report("test_accuracy", nn.score(model, X_test, y_test))

@@ -142,7 +142,7 @@ def animate_training(t, y, snapshots, out):
     ax.plot(t, y, "o", markersize=4, label="Measured")
     (line,) = ax.plot(t, snapshots[0][1], "--", linewidth=1.5, label="Network")
     ax.set(xlabel="t", ylabel="y", ylim=(-1.3, 1.3))
-    ax.legend(loc="upper center")
+    ax.legend(loc="lower right")
 
     def show(i):
         epoch, prediction = snapshots[i]

@@ -53,8 +53,7 @@ def train(X_train, y_train, output_activation, epochs, seed):
     model = nn.MLP([3, 5, 5, 1], activation="relu", output_activation=output_activation,
                    init="he", rng=np.random.default_rng(seed))
     optimizer = nn.SGD(model.parameters(), lr=LEARNING_RATE)
-    history = nn.fit(model, half_mse, optimizer, X_train, y_train, epochs=epochs,
-                     progress=False, metric="r2")
+    history = nn.fit(model, half_mse, optimizer, X_train, y_train, epochs=epochs, metric="r2")
     return model, history
 
 
