@@ -270,8 +270,12 @@ class _Writer:
         return self.values[i].shape
 
     def positive(self, i):
-        """`i` if its values are all >= 0.1, else x * x + 1 of it."""
-        return i if self.data(i).min(initial=1) >= 0.1 else self.add("square_plus_one", [i])
+        """`i` if its values are all >= 0.1, else x * x + 1 of it (of tanh(x) for large x)."""
+        if self.data(i).min(initial=1) >= 0.1:
+            return i
+        if np.abs(self.data(i)).max() ** 2 + 1 > LIMIT:  # else `add` would swap in tanh(x) >= 0
+            i = self.add("tanh", [i])
+        return self.add("square_plus_one", [i])
 
     def nonzero(self, i):
         return i if np.abs(self.data(i)).min(initial=1) >= 0.1 else self.positive(i)
@@ -453,6 +457,15 @@ def test_random_graphs_match_finite_differences(program):
 @given(programs(max_steps=150, deep=True, max_side=2))
 def test_deep_random_chains_match_finite_differences(program):
     check_against_finite_differences(program)
+
+
+def test_safe_domains_hold_for_large_values_with_zeros():
+    # found by the thorough profile: x * x + 1 of relu output up to 12.8 exceeded LIMIT, `add`
+    # swapped in tanh(x), which is 0 where relu was, and sqrt then had an infinite derivative
+    writer = _Writer(draw=None, leaves=[np.array([12.8, 0.0, -1.3])], deep=False, rng=None)
+    relu = writer.add("relu", [0])
+    assert writer.data(writer.positive(relu)).min() >= 0.1
+    assert np.abs(writer.data(writer.nonzero(relu))).min() >= 0.1
 
 
 def test_one_value_used_many_times_in_a_diamond():
