@@ -81,7 +81,10 @@ def save(obj, path):
         raise
 
 
-_CORRUPT = (zipfile.BadZipFile, EOFError, ValueError, OSError, zlib.error, KeyError)
+# what zipfile and numpy raise for damaged bytes; a flipped bit in a zip header can also read
+# as an unsupported zip version or compression method, or as an encrypted entry
+_CORRUPT = (zipfile.BadZipFile, EOFError, ValueError, OSError, zlib.error, KeyError,
+            NotImplementedError, RuntimeError)
 
 
 def load(path):
@@ -97,6 +100,8 @@ def load(path):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"nn.load: no such file: '{path}'")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"nn.load: '{path}' is a folder, not a saved state dict")
     try:
         archive = np.load(path, allow_pickle=False)
     except ValueError as error:
@@ -124,6 +129,9 @@ def load(path):
             except _CORRUPT as error:
                 raise ValueError(f"nn.load: '{path}' is truncated or corrupt: entry '{key}' "
                                  f"cannot be read ({type(error).__name__}: {error})") from error
+            if not isinstance(array, np.ndarray):  # numpy hands back other members as bytes
+                raise ValueError(f"nn.load: '{path}' entry '{key}' is not a .npy array; "
+                                 f"this is not a file written by nn.save")
             if array.dtype.kind not in "biufc":
                 raise ValueError(f"nn.load: '{path}' entry '{key}' is not numeric "
                                  f"(numpy dtype {array.dtype})")

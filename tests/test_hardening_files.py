@@ -1,0 +1,175 @@
+"""Checkpoint files: a crash mid-save never destroys the previous checkpoint, and damaged or
+foreign files never load as if they were fine.
+
+`nn.save` writes a temporary file beside the target and renames it over the
+target only once it is complete, so the target is always either the old file
+or the new one. A crash that Python sees (an exception, Ctrl-C) also removes
+the temporary file; a process killed outright leaves it behind as a hidden
+`.tmp-*.npz` next to the intact target.
+"""
+import os
+import pickle
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+import nn
+
+
+def model(seed=0):
+    return nn.Sequential(nn.Linear(3, 4, rng=np.random.default_rng(seed)), nn.BatchNorm1d(4),
+                         nn.Linear(4, 2, rng=np.random.default_rng(seed + 1)))
+
+
+def assert_same_state(loaded, expected):
+    assert list(loaded) == list(expected)
+    for key, value in expected.items():
+        assert loaded[key].dtype == value.dtype
+        np.testing.assert_array_equal(loaded[key], value, err_msg=key)
+
+
+def crash_after_some_bytes(monkeypatch, error):
+    """Make the array writer write half of one array's bytes and then fail with `error`."""
+    real = np.lib.format.write_array
+
+    def failing(file, array, *args, **kwargs):
+        if array.size > 4:
+            file.write(array.tobytes()[:array.nbytes // 2])
+            raise error
+        return real(file, array, *args, **kwargs)
+
+    monkeypatch.setattr(np.lib.format, "write_array", failing)
+
+
+@pytest.mark.parametrize("error", [OSError("disk full"), KeyboardInterrupt()])
+def test_a_crash_mid_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch, error):
+    path = tmp_path / "model.npz"
+    old = model(0)
+    nn.save(old, path)
+    before = path.read_bytes()
+    crash_after_some_bytes(monkeypatch, error)
+    with pytest.raises(type(error)):
+        nn.save(model(5), path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["model.npz"]  # no temporary file left behind
+    assert_same_state(nn.load(path), old.state_dict())
+
+
+@pytest.mark.parametrize("step", ["fsync", "replace"])
+def test_a_failure_while_finishing_the_file_keeps_the_previous_checkpoint(tmp_path, monkeypatch,
+                                                                          step):
+    path = tmp_path / "model.npz"
+    nn.save(model(0), path)
+    before = path.read_bytes()
+
+    def fail(*args):
+        raise OSError(f"{step} failed")
+
+    monkeypatch.setattr(os, step, fail)
+    with pytest.raises(OSError, match=f"{step} failed"):
+        nn.save(model(5), path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["model.npz"]
+
+
+KILLED_MID_SAVE = """
+import os, sys
+import numpy as np
+import nn
+def die(file, array, *args, **kwargs):
+    file.write(b"partial")
+    file.flush()
+    os._exit(3)  # no cleanup, no finally: like a kill -9 or a power cut
+np.lib.format.write_array = die
+nn.save(nn.Linear(3, 4), sys.argv[1])
+"""
+
+
+def test_a_killed_process_leaves_the_target_intact_and_only_a_hidden_temporary(tmp_path):
+    path = tmp_path / "model.npz"
+    old = model(0)
+    nn.save(old, path)
+    result = subprocess.run([sys.executable, "-c", KILLED_MID_SAVE, str(path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 3, result.stderr
+    assert_same_state(nn.load(path), old.state_dict())
+    leftovers = sorted(set(os.listdir(tmp_path)) - {"model.npz"})
+    assert len(leftovers) == 1 and leftovers[0].startswith(".tmp-") and leftovers[0].endswith(".npz")
+
+
+def test_saving_onto_a_folder_fails_and_cleans_up(tmp_path):
+    (tmp_path / "checkpoints").mkdir()
+    with pytest.raises(IsADirectoryError):
+        nn.save(model(), tmp_path / "checkpoints")
+    assert os.listdir(tmp_path) == ["checkpoints"]
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        nn.load(tmp_path / "checkpoints")
+
+
+# --- loading refuses what it cannot trust ----------------------------------------------------
+def test_every_truncation_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "model.npz"
+    nn.save(model(), path)
+    data = path.read_bytes()
+    cut = tmp_path / "cut.npz"
+    for keep in range(len(data)):
+        cut.write_bytes(data[:keep])
+        with pytest.raises(ValueError, match=f"nn.load: '{cut}'"):
+            nn.load(cut)
+
+
+def test_flipped_bits_are_refused_or_change_nothing(tmp_path):
+    """One flipped bit anywhere: a clear ValueError, or (in bytes zip readers ignore) the
+    same arrays, or a state dict missing entries that load_state_dict then names."""
+    path = tmp_path / "model.npz"
+    original = model()
+    nn.save(original, path)
+    expected = original.state_dict()
+    data = path.read_bytes()
+    bad = tmp_path / "bad.npz"
+    for position in range(len(data)):
+        damaged = bytearray(data)
+        damaged[position] ^= 0x80 if position % 2 else 0x01
+        bad.write_bytes(bytes(damaged))
+        try:
+            loaded = nn.load(bad)
+        except ValueError as error:
+            assert f"'{bad}'" in str(error)
+            continue
+        if list(loaded) != list(expected):
+            with pytest.raises(RuntimeError, match=f"(?s)from '{bad}'.*Missing key"):
+                model().load_state_dict(loaded)
+            continue
+        assert_same_state(loaded, expected)
+
+
+def test_pickles_in_any_wrapping_are_refused(tmp_path):
+    plain = tmp_path / "model.pkl"
+    plain.write_bytes(pickle.dumps(model().state_dict()))
+    with pytest.raises(ValueError, match=f"nn.load: '{plain}' contains pickled data"):
+        nn.load(plain)
+    objects = tmp_path / "objects.npz"
+    np.savez(objects, weight=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ValueError, match=f"'{objects}' entry 'weight' is an array of Python objects"):
+        nn.load(objects)
+
+
+def test_foreign_zip_members_are_refused(tmp_path):
+    path = tmp_path / "foreign.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("notes.txt", "not an array")
+    with pytest.raises(ValueError, match=f"'{path}' entry 'notes.txt' is not a .npy array"):
+        nn.load(path)
+
+
+def test_a_checkpoint_of_another_shape_names_the_file_and_the_keys(tmp_path):
+    path = tmp_path / "model.npz"
+    nn.save(model(), path)
+    wider = nn.Sequential(nn.Linear(3, 5), nn.BatchNorm1d(5), nn.Linear(5, 2))
+    with pytest.raises(RuntimeError, match=rf"from '{path}' for Sequential:\n\tsize mismatch for "
+                                           rf"0.weight: copying an array of shape \(4, 3\), the "
+                                           rf"shape in the current model is \(5, 3\)"):
+        wider.load_state_dict(nn.load(path))
