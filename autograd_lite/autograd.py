@@ -1,9 +1,11 @@
 """Reverse mode: walk a recorded graph from its outputs back to its inputs.
 
 `backward()` accumulates gradients into the leaves' `.grad`; `grad()` returns
-them instead. Both run `_run`, which orders the graph without recursion (a
-chain of a million ops is fine), calls each op's vjp once, and then frees the
-graph unless asked to keep it.
+them instead. Both run `_run`, which first counts how many recorded ops use
+each value (`_count_consumers`), then sends gradients back from the outputs:
+a value's vjps run once every op that used it has sent its share, so each op
+runs once and no recursion is needed (a chain of a million ops is fine).
+Afterwards the graph is freed unless asked to keep it.
 """
 import weakref
 
@@ -18,34 +20,36 @@ from .value import Value
 retained = weakref.WeakValueDictionary()
 
 
-def _graph_order(roots):
-    """Every value that requires grad and leads to a root, inputs before the values made from them.
+def _count_consumers(roots):
+    """id(value) -> how many recorded ops use it, for every value that requires grad and leads to a root.
 
     Each op's saved inputs are checked against in-place changes here, before
     any gradient is computed, so a failing backward leaves every `.grad` as it was.
     """
-    order, seen = [], set()
-    stack = [(root, False) for root in roots]
+    consumers, stack = {}, []
+    for root in roots:
+        if id(root) not in consumers:
+            consumers[id(root)] = 0
+            stack.append(root)
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
+        node = stack.pop()
         record = node._node
-        if record is not None and record[1] is not None:
-            if node._version:
-                raise _version_error(node, "its output", node, 0)
-            for parent, saved in zip(record[1], record[3]):
-                if isinstance(parent, Value):
-                    if parent._version != saved:
-                        raise _version_error(node, "its input", parent, saved, record[1])
-                    if parent.requires_grad and id(parent) not in seen:
-                        stack.append((parent, False))
-    return order
+        if record is None or record[1] is None:
+            continue
+        if node._version:
+            raise _version_error(node, "its output", node, 0)
+        for parent, saved in zip(record[1], record[3]):
+            if isinstance(parent, Value):
+                if parent._version != saved:
+                    raise _version_error(node, "its input", parent, saved, record[1])
+                if parent.requires_grad:
+                    key = id(parent)
+                    if key in consumers:
+                        consumers[key] += 1
+                    else:
+                        consumers[key] = 1
+                        stack.append(parent)
+    return consumers
 
 
 def _freed_error(node):
@@ -67,22 +71,51 @@ def _version_error(node, which, changed, saved, inputs=()):
         f"(e.g. optimizer.step() after loss.backward()), or run a new forward pass.")
 
 
-def _accumulate(value, g):
-    value._g = g if value._g is None else value._g + g
+class _Gradients:
+    """The gradients flowing back during one backward pass, by id of the value they belong to.
+
+    A gradient array a vjp just made belongs to this pass alone and can
+    become a `.grad` as it is; any other (the upstream gradient passed on
+    unchanged by `add`, a view, a gradient the caller gave) is `borrowed`,
+    and is copied before it is stored, so no `.grad` ever shares memory
+    with another `.grad`, the graph or the caller's arrays.
+    """
+
+    __slots__ = ("sums", "borrowed")
+
+    def __init__(self):
+        self.sums, self.borrowed = {}, set()
+
+    def add(self, key, g, fresh):
+        old = self.sums.get(key)
+        if old is None:
+            self.sums[key] = g
+            if not fresh:
+                self.borrowed.add(key)
+        else:
+            self.sums[key] = old + g  # a new array
+            self.borrowed.discard(key)
+
+    def pop(self, key):
+        """The summed gradient of `key` and whether it is borrowed (None, False if none came)."""
+        return self.sums.pop(key, None), key in self.borrowed
 
 
-def _store_grad(value, g):
+def _store_grad(value, g, borrowed):
     """`.grad += g` as a numpy array of the value's own shape and dtype."""
-    g = g._data if isinstance(g, Value) else g
-    if value.grad is None:
-        value.grad = np.array(g, dtype=value.dtype)  # a copy: g may be shared with others
-    else:
+    if isinstance(g, Value):
+        g, borrowed = g._data, True  # part of the recorded backward graph
+    if value.grad is not None:
         value.grad += g
+    elif borrowed or g.__class__ is not np.ndarray or g.dtype != value._data.dtype:
+        value.grad = np.array(g, dtype=value._data.dtype)
+    else:
+        value.grad = g
 
 
 def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
     """Propagate `root_grads` back from `roots`; return the gradients reaching `inputs`."""
-    order = _graph_order(roots)
+    consumers = _count_consumers(roots)
     wanted = None
     if inputs is not None:  # id -> positions (the same value may be asked for twice)
         wanted = {}
@@ -90,45 +123,53 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
             wanted.setdefault(id(x), []).append(i)
     found = [None] * len(inputs) if inputs is not None else None
     check_nan = anomaly.state.enabled
-    try:
-        for root, g in zip(roots, root_grads):
-            _accumulate(root, g)
-        with set_grad_enabled(create_graph):
-            for node in reversed(order):
-                g, node._g = node._g, None
-                if g is None:
-                    continue
+    grads = _Gradients()
+    for root, g in zip(roots, root_grads):
+        grads.add(id(root), g, fresh=False)
+    ready = list({id(root): root for root in roots if consumers[id(root)] == 0}.values())
+    with set_grad_enabled(create_graph):
+        while ready:  # values whose every consumer has sent its gradient
+            node = ready.pop()
+            g, borrowed = grads.pop(id(node))
+            record = node._node
+            if g is not None:
                 if wanted is not None:
                     for i in wanted.get(id(node), ()):
                         found[i] = g
-                elif node._node is None or (retained and retained.get(id(node)) is node):
-                    _store_grad(node, g)
-                record = node._node
-                if record is None:
-                    continue
-                prim, args, kwargs, _ = record
-                if args is None:
+                elif record is None or (retained and retained.get(id(node)) is node):
+                    _store_grad(node, g, borrowed)
+            if record is None:
+                continue
+            prim, args, kwargs, _ = record
+            if args is None:
+                if g is not None:
                     raise _freed_error(node)
+                continue
+            if g is not None:
                 if create_graph:
-                    grads = prim.vjp(g, node, *args, **kwargs)
-                else:
-                    grads = prim.vjp(g, node._data, *[
+                    ans, saved = node, args
+                else:  # the raw arrays, as the forward saw them (see apply)
+                    ans, saved = node._data, [
                         a._data if isinstance(a, Value) else
-                        a.item() if isinstance(a, np.generic) else a  # as in forward (apply)
-                        for a in args], **kwargs)
-                for index, (parent, pg) in enumerate(zip(args, grads)):
-                    if pg is None or not isinstance(parent, Value) or not parent.requires_grad:
-                        continue
-                    if check_nan:
-                        anomaly.check_backward(prim.name, index, pg, node._site)
-                    if np.shape(pg) != parent.shape:
-                        pg = ops.sum_to(pg, shape=parent.shape)
-                    _accumulate(parent, pg)
+                        a.item() if isinstance(a, np.generic) else a for a in args]
                 if not retain_graph:
                     node._node = (prim, None, None, None)
-    finally:
-        for node in order:
-            node._g = None
+            for index, parent in enumerate(args):
+                if not isinstance(parent, Value) or not parent.requires_grad:
+                    continue
+                if g is not None:
+                    pg = prim.vjps[index](g, ans, *saved, **kwargs)
+                    if pg is not None:
+                        if check_nan:
+                            anomaly.check_backward(prim.name, index, pg, node._site)
+                        if pg.shape != parent._data.shape:
+                            pg = ops.sum_to(pg, shape=parent._data.shape)
+                        fresh = not create_graph and pg is not g and pg.base is None
+                        grads.add(id(parent), pg, fresh)
+                key = id(parent)
+                consumers[key] -= 1
+                if consumers[key] == 0:
+                    ready.append(parent)
     return found
 
 
@@ -149,7 +190,7 @@ def _seed_grads(outputs, grads, create_graph):
                     f"grad can be implicitly created only for scalar outputs, but the output has "
                     f"shape {out.shape}; pass grad= (an array of that shape), or reduce it first, "
                     f"e.g. out.sum().backward()")
-            g = np.ones_like(out._data)
+            g = np.ones(out.shape, dtype=out.dtype)
         elif isinstance(g, Value):
             g = g if create_graph else g._data
         else:

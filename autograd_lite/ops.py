@@ -1,9 +1,10 @@
 """The table of primitives: every op's forward next to its vector-Jacobian product.
 
-Each entry is `name = primitive(name, forward, vjp)`. A vjp receives the
-upstream gradient `g`, the forward result `ans` and the op's inputs, and
-returns one gradient per input. It uses only operators, methods and other
-entries of this table, so one definition serves numpy arrays (a plain
+Each entry is `name = primitive(name, forward, *vjps)`, one vjp per input.
+A vjp receives the upstream gradient `g`, the forward result `ans` and the
+op's inputs, and returns the gradient for its input; backward calls only the
+vjps of inputs that need a gradient. A vjp uses only operators, methods and
+other entries of this table, so one definition serves numpy arrays (a plain
 backward) and `Value`s (`create_graph=True`: the backward is recorded too,
 which is what makes second and higher derivatives work).
 
@@ -13,6 +14,7 @@ Masks (where an input was positive, which element was the max) are taken
 from the raw data: their derivative is zero almost everywhere.
 """
 import builtins
+import math
 import numbers
 
 import numpy as np
@@ -36,7 +38,7 @@ def _kept_shape(shape, axis):
 
 def count_reduced(shape, axis):
     """How many elements a reduction over `axis` folds into each result."""
-    return int(np.prod(shape)) // builtins.max(int(np.prod(_kept_shape(shape, axis))), 1)
+    return math.prod(shape) // builtins.max(math.prod(_kept_shape(shape, axis)), 1)
 
 
 def _expand(g, shape, axis):
@@ -53,70 +55,82 @@ def _sum_to_forward(x, shape):
     return np.sum(x, axis=axes).reshape(shape)
 
 
+def _broadcast_to_forward(x, shape):
+    """`x` repeated to `shape`, as a new array (numpy's broadcast_to view costs more on small arrays)."""
+    out = np.empty(shape, dtype=np.result_type(x))
+    out[...] = x
+    return out
+
+
 # --- broadcasting: each is the other's vjp -------------------------------------
 sum_to = primitive("sum_to", _sum_to_forward,
-                   lambda g, ans, x, shape: (broadcast_to(g, np.shape(x)),))
-broadcast_to = primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
-                         lambda g, ans, x, shape: (sum_to(g, np.shape(x)),))
+                   lambda g, ans, x, shape: broadcast_to(g, np.shape(x)))
+broadcast_to = primitive("broadcast_to", _broadcast_to_forward,
+                         lambda g, ans, x, shape: sum_to(g, np.shape(x)))
 
-# --- arithmetic -------------------------------------------------------------------
-add = primitive("add", np.add, lambda g, ans, a, b: (g, g))
-sub = primitive("sub", np.subtract, lambda g, ans, a, b: (g, -g))
-mul = primitive("mul", np.multiply, lambda g, ans, a, b: (g * b, g * a))
-div = primitive("div", np.true_divide, lambda g, ans, a, b: (g / b, -g * ans / b))
-neg = primitive("neg", np.negative, lambda g, ans, x: (-g,))
+# --- arithmetic: the vjp for a, then the one for b ----------------------------------
+add = primitive("add", np.add, lambda g, ans, a, b: g, lambda g, ans, a, b: g)
+sub = primitive("sub", np.subtract, lambda g, ans, a, b: g, lambda g, ans, a, b: -g)
+mul = primitive("mul", np.multiply, lambda g, ans, a, b: g * b, lambda g, ans, a, b: g * a)
+div = primitive("div", np.true_divide,
+                lambda g, ans, a, b: g / b, lambda g, ans, a, b: -g * ans / b)
+neg = primitive("neg", np.negative, lambda g, ans, x: -g)
 
 
 def _pow_const_vjp(g, ans, x, exponent):
     # d/dx x**p = p x**(p-1); where p == 0 that is 0, so use x**1 there
     # (x**-1 would be inf at x == 0, and inf * 0 is nan)
     if np.ndim(exponent):
-        return (g * exponent * x ** np.where(exponent == 0, 1.0, exponent - 1.0),)
-    return (g * exponent * x ** (exponent - 1.0 if exponent else 1.0),)
+        return g * exponent * x ** np.where(exponent == 0, 1.0, exponent - 1.0)
+    return g * exponent * x ** (exponent - 1.0 if exponent else 1.0)
 
 
 # x ** p for a constant exponent p (a number or an array): p is not differentiated
 pow_scalar = primitive("pow", lambda x, exponent: np.power(x, exponent), _pow_const_vjp)
 
 
-def _power_vjp(g, ans, a, b):
+def _power_vjp_exponent(g, ans, a, b):
     # d/db a**b = a**b log a; at a == 0 PyTorch (and the limit for b > 0) give 0
     safe_a = where(_raw(a) == 0, 1.0, a)
-    return g * b * a ** (b - 1), g * ans * log(safe_a)
+    return g * ans * log(safe_a)
 
 
-power = primitive("pow", np.power, _power_vjp)
+power = primitive("pow", np.power, lambda g, ans, a, b: g * b * a ** (b - 1), _power_vjp_exponent)
 
 
-def _matmul_vjp(g, ans, a, b):
-    if np.ndim(a) == 1 and np.ndim(b) == 1:
-        return g * b, g * a
-    if np.ndim(a) == 1:  # (n,) @ (..., n, m) -> (..., m)
-        return ((b @ g.reshape(g.shape + (1,))).reshape(g.shape[:-1] + (b.shape[-2],)),
-                a.reshape((-1, 1)) * g.reshape(g.shape[:-1] + (1, g.shape[-1])))
+def _matmul_vjp_a(g, ans, a, b):
     if np.ndim(b) == 1:  # (..., n, m) @ (m,) -> (..., n)
-        return (g.reshape(g.shape + (1,)) * b,
-                (a.swapaxes(-1, -2) @ g.reshape(g.shape + (1,))).reshape(g.shape[:-1] + (a.shape[-1],)))
-    return g @ b.swapaxes(-1, -2), a.swapaxes(-1, -2) @ g
+        return g * b if np.ndim(a) == 1 else g.reshape(g.shape + (1,)) * b
+    if np.ndim(a) == 1:  # (n,) @ (..., n, m) -> (..., m)
+        return (b @ g.reshape(g.shape + (1,))).reshape(g.shape[:-1] + (b.shape[-2],))
+    return g @ b.swapaxes(-1, -2)
 
 
-matmul = primitive("matmul", np.matmul, _matmul_vjp)
+def _matmul_vjp_b(g, ans, a, b):
+    if np.ndim(a) == 1:  # (n,) @ (..., n, m) -> (..., m)
+        return g * a if np.ndim(b) == 1 else a.reshape((-1, 1)) * g.reshape(g.shape[:-1] + (1, g.shape[-1]))
+    if np.ndim(b) == 1:  # (..., n, m) @ (m,) -> (..., n)
+        return (a.swapaxes(-1, -2) @ g.reshape(g.shape + (1,))).reshape(g.shape[:-1] + (a.shape[-1],))
+    return a.swapaxes(-1, -2) @ g
+
+
+matmul = primitive("matmul", np.matmul, _matmul_vjp_a, _matmul_vjp_b)
 
 # --- elementwise functions ----------------------------------------------------------
-exp = primitive("exp", np.exp, lambda g, ans, x: (g * ans,))
-log = primitive("log", np.log, lambda g, ans, x: (g / x,))
-sqrt = primitive("sqrt", np.sqrt, lambda g, ans, x: (g / (2.0 * ans),))
-abs = primitive("abs", np.abs, lambda g, ans, x: (g * np.sign(_raw(x)),))
-tanh = primitive("tanh", np.tanh, lambda g, ans, x: (g * (1.0 - ans * ans),))
+exp = primitive("exp", np.exp, lambda g, ans, x: g * ans)
+log = primitive("log", np.log, lambda g, ans, x: g / x)
+sqrt = primitive("sqrt", np.sqrt, lambda g, ans, x: g / (2.0 * ans))
+abs = primitive("abs", np.abs, lambda g, ans, x: g * np.sign(_raw(x)))
+tanh = primitive("tanh", np.tanh, lambda g, ans, x: g * (1.0 - ans * ans))
 sigmoid = primitive("sigmoid", lambda x: np.exp(-np.logaddexp(0.0, -x)),
-                    lambda g, ans, x: (g * ans * (1.0 - ans),))
+                    lambda g, ans, x: g * ans * (1.0 - ans))
 relu = primitive("relu", lambda x: np.maximum(x, 0.0),
-                 lambda g, ans, x: (g * (_raw(x) > 0),))
+                 lambda g, ans, x: g * (_raw(x) > 0))
 leaky_relu = primitive(
     "leaky_relu", lambda x, negative_slope: np.where(x > 0, x, x * negative_slope),
-    lambda g, ans, x, negative_slope: (g * _like(np.where(_raw(x) > 0, 1.0, negative_slope), g),))
-sin = primitive("sin", np.sin, lambda g, ans, x: (g * cos(x),))
-cos = primitive("cos", np.cos, lambda g, ans, x: (-g * sin(x),))
+    lambda g, ans, x, negative_slope: g * _like(np.where(_raw(x) > 0, 1.0, negative_slope), g))
+sin = primitive("sin", np.sin, lambda g, ans, x: g * cos(x))
+cos = primitive("cos", np.cos, lambda g, ans, x: -g * sin(x))
 
 
 def _clip_vjp(g, ans, x, lo, hi):
@@ -125,7 +139,7 @@ def _clip_vjp(g, ans, x, lo, hi):
         inside &= _raw(x) >= lo
     if hi is not None:
         inside &= _raw(x) <= hi
-    return (g * inside,)
+    return g * inside
 
 
 clip = primitive("clip", lambda x, lo, hi: np.clip(x, lo, hi), _clip_vjp)
@@ -135,7 +149,8 @@ def _where_forward(a, b, cond):
     return np.where(cond, a, b)
 
 
-where_ = primitive("where", _where_forward, lambda g, ans, a, b, cond: (g * cond, g * ~cond))
+where_ = primitive("where", _where_forward,
+                   lambda g, ans, a, b, cond: g * cond, lambda g, ans, a, b, cond: g * ~cond)
 
 
 def where(cond, a, b):
@@ -149,33 +164,27 @@ def _extremum_weights(a, b, a_wins):
     return np.where(a == b, 0.5, np.where(a_wins(a, b), 1.0, 0.0))
 
 
-def _maximum_vjp(g, ans, a, b):
-    share = _like(_extremum_weights(a, b, np.greater), g)
-    return g * share, g * (1.0 - share)
-
-
-def _minimum_vjp(g, ans, a, b):
-    share = _like(_extremum_weights(a, b, np.less), g)
-    return g * share, g * (1.0 - share)
-
-
-maximum = primitive("maximum", np.maximum, _maximum_vjp)
-minimum = primitive("minimum", np.minimum, _minimum_vjp)
+maximum = primitive("maximum", np.maximum,
+                    lambda g, ans, a, b: g * _like(_extremum_weights(a, b, np.greater), g),
+                    lambda g, ans, a, b: g * _like(_extremum_weights(b, a, np.greater), g))
+minimum = primitive("minimum", np.minimum,
+                    lambda g, ans, a, b: g * _like(_extremum_weights(a, b, np.less), g),
+                    lambda g, ans, a, b: g * _like(_extremum_weights(b, a, np.less), g))
 
 # --- reductions ---------------------------------------------------------------------
 sum = primitive("sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
-                lambda g, ans, x, axis=None, keepdims=False: (_expand(g, np.shape(x), axis),))
+                lambda g, ans, x, axis=None, keepdims=False: _expand(g, np.shape(x), axis))
 mean = primitive(
     "mean", lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims),
     lambda g, ans, x, axis=None, keepdims=False:
-        (_expand(g, np.shape(x), axis) / count_reduced(np.shape(x), axis),))
+        _expand(g, np.shape(x), axis) / count_reduced(np.shape(x), axis))
 
 
 def _extremum_vjp(g, ans, x, axis=None, keepdims=False):
     # ties share the gradient equally, which is also what central differences see
     hit = _raw(x) == np.reshape(_raw(ans), _kept_shape(np.shape(x), axis))
     share = _like(hit / np.sum(hit, axis=axis, keepdims=True), g)
-    return (_expand(g, np.shape(x), axis) * share,)
+    return _expand(g, np.shape(x), axis) * share
 
 
 max = primitive("max", lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
@@ -194,20 +203,20 @@ def _logsumexp_forward(x, axis=None, keepdims=False):
 
 def _logsumexp_vjp(g, ans, x, axis=None, keepdims=False):
     kept = _kept_shape(np.shape(x), axis)
-    return (_expand(g, np.shape(x), axis) * exp(x - ans.reshape(kept)),)
+    return _expand(g, np.shape(x), axis) * exp(x - ans.reshape(kept))
 
 
 logsumexp = primitive("logsumexp", _logsumexp_forward, _logsumexp_vjp)
 
 # --- shape and indexing -------------------------------------------------------------
 reshape = primitive("reshape", lambda x, shape: np.reshape(x, shape),
-                    lambda g, ans, x, shape: (g.reshape(np.shape(x)),))
+                    lambda g, ans, x, shape: g.reshape(np.shape(x)))
 
 
 def _transpose_vjp(g, ans, x, axes):
     if axes is None:
-        return (g.transpose(),)
-    return (g.transpose(tuple(np.argsort([a % np.ndim(x) for a in axes]))),)
+        return g.transpose()
+    return g.transpose(tuple(np.argsort([a % np.ndim(x) for a in axes])))
 
 
 transpose = primitive("transpose", lambda x, axes: np.transpose(x, axes), _transpose_vjp)
@@ -239,28 +248,27 @@ def _index_add_forward(g, index, shape):
 
 
 getitem = primitive("getitem", lambda x, index: x[index],
-                    lambda g, ans, x, index: (index_add(g, index=index, shape=np.shape(x)),))
+                    lambda g, ans, x, index: index_add(g, index=index, shape=np.shape(x)))
 index_add = primitive("index_add", _index_add_forward,
-                      lambda g, ans, x, index, shape: (getitem(g, index=index),))
+                      lambda g, ans, x, index, shape: getitem(g, index=index))
 
 
-def _concatenate_vjp(g, ans, *xs, axis=0):
+def _concatenate_vjp(i, g, ans, *xs, axis=0):
     axis = axis % np.ndim(ans)
-    ends = np.cumsum([np.shape(x)[axis] for x in xs])
+    start = builtins.sum(np.shape(x)[axis] for x in xs[:i])
     lead = (slice(None),) * axis
-    return tuple(g[lead + (slice(end - np.shape(x)[axis], end),)] for x, end in zip(xs, ends))
+    return g[lead + (slice(start, start + np.shape(xs[i])[axis]),)]
 
 
 concatenate_ = primitive("concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis),
-                         _concatenate_vjp)
+                         each_input=_concatenate_vjp)
 
 
-def _stack_vjp(g, ans, *xs, axis=0):
-    lead = (slice(None),) * (axis % np.ndim(ans))
-    return tuple(g[lead + (i,)] for i in range(len(xs)))
+def _stack_vjp(i, g, ans, *xs, axis=0):
+    return g[(slice(None),) * (axis % np.ndim(ans)) + (i,)]
 
 
-stack_ = primitive("stack", lambda *xs, axis=0: np.stack(xs, axis=axis), _stack_vjp)
+stack_ = primitive("stack", lambda *xs, axis=0: np.stack(xs, axis=axis), each_input=_stack_vjp)
 
 
 def concatenate(values, axis=0):
@@ -277,7 +285,7 @@ def stack(values, axis=0):
 
 # --- convolution building blocks: zero padding and sliding windows -----------------
 def _pad_vjp(g, ans, x, padding):
-    return (g[tuple(slice(lo, lo + n) for (lo, _), n in zip(padding, np.shape(x)))],)
+    return g[tuple(slice(lo, lo + n) for (lo, _), n in zip(padding, np.shape(x)))]
 
 
 pad = primitive("pad", lambda x, padding: np.pad(x, padding), _pad_vjp)
@@ -300,6 +308,6 @@ def _fold_forward(g, size, stride, shape):
 
 windows = primitive("windows", _windows_forward,
                     lambda g, ans, x, size, stride:
-                        (fold(g, size=size, stride=stride, shape=np.shape(x)),))
+                        fold(g, size=size, stride=stride, shape=np.shape(x)))
 fold = primitive("fold", _fold_forward,
-                 lambda g, ans, x, size, stride, shape: (windows(g, size=size, stride=stride),))
+                 lambda g, ans, x, size, stride, shape: windows(g, size=size, stride=stride))

@@ -7,6 +7,7 @@ recording (a leaf, a constant, or anything under `no_grad`) keeps none.
 The ops themselves live in `ops.py`, one table entry each; this file only
 holds the value type and `apply`, the one place where an op is recorded.
 """
+import functools
 import numbers
 
 import numpy as np
@@ -20,31 +21,48 @@ _OPERANDS = (numbers.Number, np.ndarray, np.generic, list, tuple)
 
 
 class Primitive:
-    """One differentiable operation: its forward and its vector-Jacobian product.
+    """One differentiable operation: its forward and one vector-Jacobian product per input.
 
     `forward(*arrays, **kwargs)` computes the result from numpy arrays.
-    `vjp(g, ans, *inputs, **kwargs)` returns one gradient per input (None where
-    an input gets none). It is written with operators, methods and other
-    primitives only, so it works on numpy arrays (ordinary backward) and on
-    `Value`s (`create_graph=True`, where the backward is itself recorded).
+    `vjps[i](g, ans, *inputs, **kwargs)` is the gradient for input `i` (None
+    if it gets none), given the upstream gradient `g` and the result `ans`.
+    One vjp per input (as in HIPS autograd's `defvjp`) lets backward skip the
+    gradients no input needs, such as a matmul's gradient for the data batch.
+    The vjps use only operators, methods and other primitives, so they work on
+    numpy arrays (ordinary backward) and on `Value`s (`create_graph=True`,
+    where the backward is itself recorded).
     """
 
-    __slots__ = ("name", "forward", "vjp")
+    __slots__ = ("name", "forward", "vjps")
 
-    def __init__(self, name, forward, vjp):
-        self.name, self.forward, self.vjp = name, forward, vjp
+    def __init__(self, name, forward, vjps):
+        self.name, self.forward, self.vjps = name, forward, vjps
 
     def __repr__(self):
         return f"<primitive {self.name}>"
 
 
-def primitive(name, forward, vjp):
-    """Make the user-facing function for an op.
+class _EachInput:
+    """The vjps of an op with any number of inputs: input i's is `vjp(i, g, ans, *inputs)`."""
 
-    Called with numpy arrays only it just runs `forward` (that is how `vjp`s
-    run in an ordinary backward); called with any `Value` it records the op.
+    __slots__ = ("vjp",)
+
+    def __init__(self, vjp):
+        self.vjp = vjp
+
+    def __getitem__(self, i):
+        return functools.partial(self.vjp, i)
+
+
+def primitive(name, forward, *vjps, each_input=None):
+    """Make the user-facing function for an op from its forward and its vjps.
+
+    Pass one vjp per input, or, for ops taking any number of inputs (stack,
+    concatenate), `each_input=vjp(i, g, ans, *inputs, **kwargs)`. Called with
+    numpy arrays only, the function just runs `forward` (that is how vjps run
+    in an ordinary backward); called with any `Value` it records the op.
     """
-    prim = Primitive(name, forward, vjp)
+    prim = Primitive(name, forward, _EachInput(each_input) if each_input else vjps)
 
     def op(*args, **kwargs):
         for a in args:
@@ -61,12 +79,22 @@ def _describe_inputs(args):
     return ", ".join(str(np.shape(a.data if isinstance(a, Value) else a)) for a in args)
 
 
+_NO_KWARGS = {}  # shared by every op called without keyword arguments (never mutated)
+
+
 def apply(prim, args, kwargs):
     """Run `prim` forward on the inputs' data and record it if any input needs grad."""
-    # numpy scalars become Python numbers, which numpy treats as weakly typed:
-    # float32 * np.float64(2) stays float32, as float32 * 2.0 does
-    datas = [a._data if isinstance(a, Value) else a.item() if isinstance(a, np.generic) else a
-             for a in args]
+    datas, needs_grad = [], False
+    for a in args:
+        if isinstance(a, Value):
+            datas.append(a._data)
+            needs_grad = needs_grad or a.requires_grad
+        elif isinstance(a, np.generic):
+            # numpy scalars become Python numbers, which numpy treats as weakly typed:
+            # float32 * np.float64(2) stays float32, as float32 * 2.0 does
+            datas.append(a.item())
+        else:
+            datas.append(a)
     try:
         out = prim.forward(*datas, **kwargs)
     except (ValueError, IndexError) as error:
@@ -74,22 +102,19 @@ def apply(prim, args, kwargs):
             f"{prim.name}: invalid input shapes {_describe_inputs(args)}: {error}") from None
     if out.__class__ is not np.ndarray:  # numpy gives scalars for 0-d results
         out = np.asarray(out)
-    node = None
-    if _grad_state.enabled:
-        for a in args:
-            if isinstance(a, Value) and a.requires_grad:
-                node = (prim, args, kwargs,
-                        tuple([a._version if isinstance(a, Value) else 0 for a in args]))
-                break
     value = Value.__new__(Value)
     value._data = out
     value.grad = None
     value.name = None
-    value._node = node
-    value.requires_grad = node is not None
     value._version = 0
-    value._g = None
     value._site = None
+    if needs_grad and _grad_state.enabled:
+        versions = tuple([a._version if isinstance(a, Value) else 0 for a in args])
+        value._node = (prim, args, kwargs or _NO_KWARGS, versions)
+        value.requires_grad = True
+    else:
+        value._node = None
+        value.requires_grad = False
     if anomaly.state.enabled:
         value._site = anomaly.user_frame()
         anomaly.check_forward(prim.name, out, datas, value._site)
@@ -126,8 +151,8 @@ class Value:
     d(output)/d(this value) as a numpy array of `.data`'s shape.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "name", "_node", "_version", "_g",
-                 "_site", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "name", "_node", "_version", "_site",
+                 "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators: array * Value -> Value
     __hash__ = object.__hash__  # == is elementwise, identity is the hash
 
@@ -146,7 +171,6 @@ class Value:
         self.name = name
         self._node = None
         self._version = 0
-        self._g = None
         self._site = None
 
     # --- data and its version -------------------------------------------------
@@ -167,9 +191,9 @@ class Value:
         self._version += 1
 
     # --- what it is -----------------------------------------------------------
-    shape = property(lambda self: np.shape(self._data), doc="Shape of `.data`.")
-    ndim = property(lambda self: np.ndim(self._data), doc="Number of dimensions.")
-    size = property(lambda self: np.size(self._data), doc="Number of elements.")
+    shape = property(lambda self: self._data.shape, doc="Shape of `.data`.")
+    ndim = property(lambda self: self._data.ndim, doc="Number of dimensions.")
+    size = property(lambda self: self._data.size, doc="Number of elements.")
     dtype = property(lambda self: self._data.dtype, doc="numpy dtype of `.data`.")
 
     @property

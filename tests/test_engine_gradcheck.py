@@ -7,10 +7,10 @@ from autograd_lite import (GradcheckError, Value, default_generator, gradcheck, 
 from autograd_lite.value import primitive
 
 # a deliberately wrong primitive: cube with the derivative 3x (should be 3x^2)
-wrong_cube = primitive("wrong_cube", lambda x: x ** 3, lambda g, ans, x: (g * 3 * x,))
+wrong_cube = primitive("wrong_cube", lambda x: x ** 3, lambda g, ans, x: g * 3 * x)
 # right first derivative, wrong second: the vjp's own derivative is dropped
 right_then_wrong = primitive("square_detached", lambda x: x ** 2,
-                             lambda g, ans, x: (g * 2 * (x.data if isinstance(x, Value) else x),))
+                             lambda g, ans, x: g * 2 * (x.data if isinstance(x, Value) else x))
 
 
 def test_passes_on_correct_functions_with_several_inputs_and_outputs():
