@@ -90,6 +90,12 @@ class Ours:
     def softmax(self, how, x, axis):
         return getattr(ag, how)(x, axis=axis)
 
+    def conv2d(self, x, w, b=None, stride=1, padding=0):
+        return ag.conv2d(x, w, b, stride=stride, padding=padding)
+
+    def max_pool2d(self, x, kernel_size, stride):
+        return ag.max_pool2d(x, kernel_size, stride=stride)
+
 
 class Torch(Ours):
     """Runs the same steps with PyTorch tensors (float64 only)."""
@@ -146,6 +152,12 @@ class Torch(Ours):
     def softmax(self, how, x, axis):
         return getattr(self.torch, how)(x, dim=axis)
 
+    def conv2d(self, x, w, b=None, stride=1, padding=0):
+        return self.torch.nn.functional.conv2d(x, w, b, stride=stride, padding=padding)
+
+    def max_pool2d(self, x, kernel_size, stride):
+        return self.torch.nn.functional.max_pool2d(x, kernel_size, stride=stride or kernel_size)
+
 
 BINARY = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
           "div": operator.truediv, "pow": operator.pow, "matmul": operator.matmul}
@@ -182,6 +194,8 @@ def apply(backend, step, values):
         return xs[0].reshape(p["shape"])
     if op in ("concatenate", "stack"):
         return getattr(backend, op)(xs, p["axis"])
+    if op == "conv2d":
+        return backend.conv2d(*xs, **p)
     if op == "where":
         return backend.where(p["cond"], *xs)
     return getattr(backend, op)(xs[0], **p)  # leaky_relu, clip, transpose, swapaxes, index
@@ -202,7 +216,7 @@ def run(backend, program, leaves=None):
 OPS = ["add", "sub", "mul", "div", "pow", "matmul", "neg", "pow_const", "rpow", "const_left",
        "const_right", "sum", "mean", "max", "min", "logsumexp", "var", "maximum", "minimum",
        "softmax", "log_softmax", "reshape", "transpose", "swapaxes", "index", "concatenate",
-       "stack", "where", "leaky_relu", "clip"] + list(UNARY)
+       "stack", "where", "leaky_relu", "clip", "conv2d", "max_pool2d"] + list(UNARY)
 
 
 def _broadcasts(a, b):
@@ -228,7 +242,7 @@ def _gap(x, axis, how):
     axes = tuple(range(x.ndim)) if axis is None else tuple(np.atleast_1d(axis) % x.ndim)
     moved = np.moveaxis(x, axes, tuple(range(-len(axes), 0)))
     flat = moved.reshape(moved.shape[:x.ndim - len(axes)] + (-1,))
-    if flat.shape[-1] < 2:
+    if flat.shape[-1] < 2 or flat.size == 0:
         return np.inf
     s = np.sort(flat, axis=-1)
     gaps = s[..., -1] - s[..., -2] if how == "max" else s[..., 1] - s[..., 0]
@@ -370,6 +384,8 @@ class _Writer:
                             b=self.draw(st.integers(-ndim, ndim - 1)))
         if op == "index":
             return self.add(op, [a], index=self.index(shape))
+        if op in ("conv2d", "max_pool2d"):
+            return self.image_op(op, a)
         axis = self.draw(st.integers(-ndim, ndim - 1))
         if op == "concatenate":
             others = self.pick(lambda i: len(self.shape(i)) == ndim and all(
@@ -377,6 +393,39 @@ class _Writer:
         else:
             others = self.pick(lambda i: self.shape(i) == shape)
         return self.add(op, [a, others, a], axis=axis)
+
+    def image_op(self, op, a):
+        """conv2d or max_pool2d of `a` seen as an (N, C, H, W) image; the kernel is gathered
+        from the elements of another value, so gradients flow into it from the whole graph."""
+        shape = self.shape(a)
+        if len(shape) != 4:
+            rows = int(np.prod(shape[:-1]))
+            a = self.add("reshape", [a], shape=(1, 1, rows, shape[-1]))
+        n, c, h, w = self.shape(a)
+        if op == "max_pool2d":
+            k = (self.draw(st.integers(1, min(h, 3))), self.draw(st.integers(1, min(w, 3))))
+            stride = self.draw(st.sampled_from([None, 1]))
+            windows = np.lib.stride_tricks.sliding_window_view(self.data(a), k, axis=(2, 3))
+            if _gap(windows.reshape(windows.shape[:4] + (-1,)), -1, "max") < MARGIN:
+                return self.add("tanh", [a])
+            return self.add(op, [a], kernel_size=k, stride=stride)
+        padding, stride = self.draw(st.integers(0, 1)), self.draw(st.integers(1, 2))
+        out_channels = self.draw(st.integers(1, 2))
+        k = (self.draw(st.integers(1, min(h + 2 * padding, 3))),
+             self.draw(st.integers(1, min(w + 2 * padding, 3))))
+        if out_channels * c * k[0] * k[1] > MAX_SIZE:
+            return self.add("tanh", [a])
+        operands = [a, self.gather(self.pick(), (out_channels, c) + k)]
+        if self.draw(st.booleans()):
+            operands.append(self.gather(self.pick(), (out_channels,)))
+        return self.add(op, operands, stride=stride, padding=padding)
+
+    def gather(self, source, shape):
+        """A value of `shape` made of (repeated) elements of value `source`."""
+        flat = self.add("reshape", [source], shape=(-1,))
+        picked = self.add("index", [flat], index=self.rng.integers(0, self.values[flat].size,
+                                                                   size=int(np.prod(shape))))
+        return self.add("reshape", [picked], shape=shape)
 
     def index(self, shape):
         n = shape[0]
