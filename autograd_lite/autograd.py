@@ -12,7 +12,7 @@ import weakref
 import numpy as np
 
 from . import anomaly, ops
-from .grad_mode import set_grad_enabled
+from .grad_mode import _state as _grad_state
 from .value import Value
 
 # non-leaf values whose .grad the user asked to keep, by id: a WeakSet would
@@ -71,40 +71,17 @@ def _version_error(node, which, changed, saved, inputs=()):
         f"(e.g. optimizer.step() after loss.backward()), or run a new forward pass.")
 
 
-class _Gradients:
-    """The gradients flowing back during one backward pass, by id of the value they belong to.
-
-    A gradient array a vjp just made belongs to this pass alone and can
-    become a `.grad` as it is; any other (the upstream gradient passed on
-    unchanged by `add`, a view, a gradient the caller gave) is `borrowed`,
-    and is copied before it is stored, so no `.grad` ever shares memory
-    with another `.grad`, the graph or the caller's arrays.
-    """
-
-    __slots__ = ("sums", "borrowed")
-
-    def __init__(self):
-        self.sums, self.borrowed = {}, set()
-
-    def add(self, key, g, fresh):
-        old = self.sums.get(key)
-        if old is None:
-            self.sums[key] = g
-            if not fresh:
-                self.borrowed.add(key)
-        else:
-            self.sums[key] = old + g  # a new array
-            self.borrowed.discard(key)
-
-    def pop(self, key):
-        """The summed gradient of `key` and whether it is borrowed (None, False if none came)."""
-        return self.sums.pop(key, None), key in self.borrowed
-
-
 def _store_grad(value, g, borrowed):
-    """`.grad += g` as a numpy array of the value's own shape and dtype."""
+    """`.grad += g` as a numpy array of the value's own shape and dtype.
+
+    A gradient array that a vjp just made belongs to this backward pass alone
+    and becomes `.grad` as it is; a `borrowed` one (the upstream gradient that
+    `add` passes on unchanged, a view, an array the caller gave, a recorded
+    `Value`'s data) is copied, so no `.grad` shares memory with another
+    `.grad`, the graph or the caller's arrays.
+    """
     if isinstance(g, Value):
-        g, borrowed = g._data, True  # part of the recorded backward graph
+        g, borrowed = g._data, True
     if value.grad is not None:
         value.grad += g
     elif borrowed or g.__class__ is not np.ndarray or g.dtype != value._data.dtype:
@@ -123,21 +100,25 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
             wanted.setdefault(id(x), []).append(i)
     found = [None] * len(inputs) if inputs is not None else None
     check_nan = anomaly.state.enabled
-    grads = _Gradients()
+    keep = len(retained) > 0  # any non-leaf asked to keep its .grad?
+    grads = {}  # id(value) -> the sum of the gradients sent to it so far
+    borrowed = set()  # ids whose gradient is not an array this pass made (see _store_grad)
     for root, g in zip(roots, root_grads):
-        grads.add(id(root), g, fresh=False)
+        grads[id(root)] = g if id(root) not in grads else grads[id(root)] + g
+        borrowed.add(id(root))
     ready = list({id(root): root for root in roots if consumers[id(root)] == 0}.values())
-    with set_grad_enabled(create_graph):
-        while ready:  # values whose every consumer has sent its gradient
+    recording, _grad_state.enabled = _grad_state.enabled, create_graph  # vjps record only for create_graph
+    try:
+        while ready:  # values whose consumers have all sent their gradients
             node = ready.pop()
-            g, borrowed = grads.pop(id(node))
+            g = grads.pop(id(node), None)
             record = node._node
             if g is not None:
                 if wanted is not None:
                     for i in wanted.get(id(node), ()):
                         found[i] = g
-                elif record is None or (retained and retained.get(id(node)) is node):
-                    _store_grad(node, g, borrowed)
+                elif record is None or (keep and retained.get(id(node)) is node):
+                    _store_grad(node, g, id(node) in borrowed)
             if record is None:
                 continue
             prim, args, kwargs, _ = record
@@ -157,6 +138,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
             for index, parent in enumerate(args):
                 if not isinstance(parent, Value) or not parent.requires_grad:
                     continue
+                key = id(parent)
                 if g is not None:
                     pg = prim.vjps[index](g, ans, *saved, **kwargs)
                     if pg is not None:
@@ -164,12 +146,20 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
                             anomaly.check_backward(prim.name, index, pg, node._site)
                         if pg.shape != parent._data.shape:
                             pg = ops.sum_to(pg, shape=parent._data.shape)
-                        fresh = not create_graph and pg is not g and pg.base is None
-                        grads.add(id(parent), pg, fresh)
-                key = id(parent)
-                consumers[key] -= 1
-                if consumers[key] == 0:
+                        old = grads.get(key)
+                        if old is None:
+                            grads[key] = pg
+                            if create_graph or pg is g or pg.base is not None:
+                                borrowed.add(key)
+                        else:
+                            grads[key] = old + pg  # a new array
+                            borrowed.discard(key)
+                left = consumers[key] - 1
+                consumers[key] = left
+                if left == 0:
                     ready.append(parent)
+    finally:
+        _grad_state.enabled = recording
     return found
 
 
@@ -191,13 +181,14 @@ def _seed_grads(outputs, grads, create_graph):
                     f"shape {out.shape}; pass grad= (an array of that shape), or reduce it first, "
                     f"e.g. out.sum().backward()")
             g = np.ones(out.shape, dtype=out.dtype)
-        elif isinstance(g, Value):
-            g = g if create_graph else g._data
         else:
-            g = np.asarray(g, dtype=out.dtype)
-        if np.shape(g) != out.shape:
-            raise ValueError(
-                f"backward: gradient shape {np.shape(g)} does not match output shape {out.shape}")
+            if isinstance(g, Value):
+                g = g if create_graph else g._data
+            else:
+                g = np.asarray(g, dtype=out.dtype)
+            if np.shape(g) != out.shape:
+                raise ValueError(f"backward: gradient shape {np.shape(g)} does not match output "
+                                 f"shape {out.shape}")
         if create_graph and not isinstance(g, Value):
             g = Value(g, requires_grad=False)
         seeds.append(g)

@@ -263,13 +263,11 @@ class Value:
     # --- gradients --------------------------------------------------------------
     def backward(self, grad=None, retain_graph=False, create_graph=False):
         """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad."""
-        from .autograd import backward
-        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+        autograd.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
 
     def retain_grad(self):
         """Keep `.grad` on this non-leaf value too during the next backward."""
-        from .autograd import retained
-        retained[id(self)] = self
+        autograd.retained[id(self)] = self
         return self
 
     def zero_grad(self):
@@ -367,4 +365,4 @@ def _raw(x):
     return x._data if isinstance(x, Value) else x
 
 
-from . import ops  # noqa: E402  (ops needs Value defined first)
+from . import autograd, ops  # noqa: E402  (both need Value defined first)

@@ -111,45 +111,42 @@ def overhead(problem):
     return train
 
 
-def _graph_order_without_version_check(roots):
-    """autograd_lite.autograd._graph_order's depth-first walk, minus the version check."""
-    order, seen = [], set()
-    stack = [(root, False) for root in roots]
+def _count_consumers_without_version_check(roots):
+    """autograd_lite.autograd._count_consumers's walk, minus the version check."""
+    consumers, stack = {}, []
+    for root in roots:
+        if id(root) not in consumers:
+            consumers[id(root)] = 0
+            stack.append(root)
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
+        record = stack.pop()._node
+        if record is None or record[1] is None:
             continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        record = node._node
-        if record is not None and record[1] is not None:
-            for parent in record[1]:
-                if isinstance(parent, Value) and parent.requires_grad and id(parent) not in seen:
-                    stack.append((parent, False))
-    return order
+        for parent in record[1]:
+            if isinstance(parent, Value) and parent.requires_grad:
+                key = id(parent)
+                if key in consumers:
+                    consumers[key] += 1
+                else:
+                    consumers[key] = 1
+                    stack.append(parent)
+    return consumers
 
 
 class _VersionCheckRemoved:
     """Context manager: the engine's backward without its version-counter check (issue 9).
 
-    Patches `_check_versions` to a no-op where the engine has one, else swaps
-    `_graph_order` (where the check lives) for the check-free copy above.
+    Swaps `_count_consumers` (the walk where the check lives) for the check-free copy above.
     """
 
     def __enter__(self):
         engine = autograd_lite.autograd
-        name = "_check_versions" if hasattr(engine, "_check_versions") else "_graph_order"
-        replacement = (lambda *args: None) if name == "_check_versions" \
-            else _graph_order_without_version_check
-        self._saved = (name, getattr(engine, name))
-        setattr(engine, name, replacement)
+        self._saved = engine._count_consumers
+        engine._count_consumers = _count_consumers_without_version_check
         return self
 
     def __exit__(self, *exc):
-        setattr(autograd_lite.autograd, *self._saved)
+        autograd_lite.autograd._count_consumers = self._saved
         return False
 
 
