@@ -64,7 +64,8 @@ def test_sqrt_at_zero_is_caught_in_backward_before_relu_turns_it_into_nan():
 
 
 def test_nan_made_inside_a_layer_points_at_the_users_call_of_the_model():
-    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3, eps=0.0))  # eps=0: 0/0 on constant data
+    # eps=0: a constant batch has variance 0, and BatchNorm divides 0 by 0
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3, eps=0.0))
     X = np.ones((4, 2))
     with detect_anomaly():
         with pytest.raises(AnomalyError, match=rf"op 'div' produced nan in its forward output from "

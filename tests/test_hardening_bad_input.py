@@ -15,20 +15,29 @@ from autograd_lite import AnomalyError, Value, detect_anomaly, softmax
 
 
 # --- wrong shapes into layers ---------------------------------------------------------
+LINEAR = "Linear(3→4): expected input with last dimension 3"
+CONV = "Conv2d(3→4): expected input"
+BATCHNORM = "BatchNorm1d(3): expected"
+
+
 @pytest.mark.parametrize("layer, shape, message", [
-    (nn.Linear(3, 4), (2, 2), "Linear(3→4): expected input with last dimension 3, got shape (2, 2)"),
-    (nn.Linear(3, 4), (), "Linear(3→4): expected input with last dimension 3, got shape ()"),
-    (nn.Conv2d(3, 4, 3), (2, 2, 5, 5),
-     "Conv2d(3→4): expected input of shape (N, 3, H, W), got shape (2, 2, 5, 5)"),
-    (nn.Conv2d(3, 4, 3), (3, 5, 5), "Conv2d(3→4): expected input of shape (N, 3, H, W), got shape (3, 5, 5)"),
+    (nn.Linear(3, 4), (2, 2), f"{LINEAR}, got shape (2, 2)"),
+    (nn.Linear(3, 4), (), f"{LINEAR}, got shape ()"),
+    (nn.Conv2d(3, 4, 3), (2, 2, 5, 5), f"{CONV} of shape (N, 3, H, W), got shape (2, 2, 5, 5)"),
+    (nn.Conv2d(3, 4, 3), (3, 5, 5), f"{CONV} of shape (N, 3, H, W), got shape (3, 5, 5)"),
     (nn.Conv2d(3, 4, 3), (1, 3, 2, 2), "conv2d: kernel 3x3 is larger than the padded input 2x2"),
-    (nn.MaxPool2d(2), (3, 4, 4), "MaxPool2d(kernel_size=2): expected 4-D input (N, C, H, W), got shape (3, 4, 4)"),
-    (nn.Flatten(), (3,), "Flatten(start_dim=1, end_dim=-1): dimensions out of range for input of shape (3,)"),
-    (nn.BatchNorm1d(3), (4, 2), "BatchNorm1d(3): expected input of shape (N, 3) or (N, 3, L), got shape (4, 2)"),
-    (nn.BatchNorm1d(3), (1, 3), "BatchNorm1d(3): expected more than 1 value per channel when training"),
-    (nn.BatchNorm1d(3), (0, 3), "BatchNorm1d(3): expected more than 1 value per channel when training"),
-    (nn.RNN(3, 4), (5, 2, 2), "RNN(3→4): expected input of shape (L, N, 3) or (L, 3), got shape (5, 2, 2)"),
-    (nn.RNN(3, 4), (0, 2, 3), "RNN(3→4): expected at least one time step, got input of shape (0, 2, 3)"),
+    (nn.MaxPool2d(2), (3, 4, 4),
+     "MaxPool2d(kernel_size=2): expected 4-D input (N, C, H, W), got shape (3, 4, 4)"),
+    (nn.Flatten(), (3,),
+     "Flatten(start_dim=1, end_dim=-1): dimensions out of range for input of shape (3,)"),
+    (nn.BatchNorm1d(3), (4, 2),
+     f"{BATCHNORM} input of shape (N, 3) or (N, 3, L), got shape (4, 2)"),
+    (nn.BatchNorm1d(3), (1, 3), f"{BATCHNORM} more than 1 value per channel when training"),
+    (nn.BatchNorm1d(3), (0, 3), f"{BATCHNORM} more than 1 value per channel when training"),
+    (nn.RNN(3, 4), (5, 2, 2),
+     "RNN(3→4): expected input of shape (L, N, 3) or (L, 3), got shape (5, 2, 2)"),
+    (nn.RNN(3, 4), (0, 2, 3),
+     "RNN(3→4): expected at least one time step, got input of shape (0, 2, 3)"),
 ])
 def test_wrong_input_shape_names_the_layer_and_both_shapes(layer, shape, message):
     with pytest.raises(ValueError, match=re.escape(message)):
@@ -41,12 +50,14 @@ def test_a_layer_inside_a_model_says_where_it_sits():
             "Linear(4→2) (layer '3'): expected input with last dimension 4, got shape (6, 3)")):
         model(np.ones((6, 3, 4)))
     with pytest.raises(ValueError, match=re.escape(
-            "Linear(12→5) (layer '1.0'): expected input with last dimension 12, got shape (6, 10)")):
+            "Linear(12→5) (layer '1.0'): expected input with last dimension 12, "
+            "got shape (6, 10)")):
         model(np.ones((6, 2, 5)))
 
 
 def test_rnn_initial_state_of_the_wrong_shape():
-    with pytest.raises(ValueError, match=re.escape("RNN(3→4): expected h0 of shape (1, 2, 4), got shape (1, 3, 4)")):
+    message = "RNN(3→4): expected h0 of shape (1, 2, 4), got shape (1, 3, 4)"
+    with pytest.raises(ValueError, match=re.escape(message)):
         nn.RNN(3, 4)(np.ones((5, 2, 3)), np.zeros((1, 3, 4)))
 
 
@@ -94,7 +105,7 @@ def test_mean_of_nothing_is_nan_with_numpys_warning():
 
 def test_max_and_min_of_nothing_name_the_op():
     for op in ("max", "min"):
-        with pytest.raises(ValueError, match=rf"{op}: invalid input shapes \(0,\): zero-size array"):
+        with pytest.raises(ValueError, match=rf"{op}: invalid input shapes \(0,\): zero-size"):
             getattr(Value(np.ones(0)), op)()
 
 
@@ -104,12 +115,16 @@ def test_softmax_of_an_empty_batch():
 
 # --- cross_entropy labels ---------------------------------------------------------------
 @pytest.mark.parametrize("labels, error, message", [
-    (np.array([0.0, 1.0]), TypeError, "labels must be integer class indices, got dtype float64"),
+    (np.array([0.0, 1.0]), TypeError,
+     "labels must be integer class indices, got dtype float64"),
     (Value([0.0, 1.0], requires_grad=False), TypeError, "labels must be integer class indices"),
-    (np.array([True, False]), TypeError, "labels must be integer class indices, got dtype bool"),
-    (np.array([0, 3]), IndexError, r"label 3 is out of range for 3 classes \(labels must be in \[0, 3\)\)"),
+    (np.array([True, False]), TypeError,
+     "labels must be integer class indices, got dtype bool"),
+    (np.array([0, 3]), IndexError,
+     r"label 3 is out of range for 3 classes \(labels must be in \[0, 3\)\)"),
     (np.array([-1, 0]), IndexError, "label -1 is out of range for 3 classes"),
-    (np.array([[0], [1]]), ValueError, r"logits of shape \(2, 3\) need labels of shape \(2,\), got \(2, 1\)"),
+    (np.array([[0], [1]]), ValueError,
+     r"logits of shape \(2, 3\) need labels of shape \(2,\), got \(2, 1\)"),
 ])
 def test_cross_entropy_rejects_bad_labels(labels, error, message):
     with pytest.raises(error, match=f"cross_entropy: {message}"):

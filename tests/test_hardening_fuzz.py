@@ -377,7 +377,8 @@ class _Writer:
             choices = [(-1,), shape + (1,), (1,) + shape, tuple(reversed(shape))]
             return self.add(op, [a], shape=self.draw(st.sampled_from(choices)))
         if op == "transpose":
-            axes = self.draw(st.sampled_from([None, tuple(self.draw(st.permutations(range(ndim))))]))
+            permutation = tuple(self.draw(st.permutations(range(ndim))))
+            axes = self.draw(st.sampled_from([None, permutation]))
             return self.add(op, [a], axes=axes)
         if op == "swapaxes":
             return self.add(op, [a], a=self.draw(st.integers(-ndim, ndim - 1)),
