@@ -32,7 +32,7 @@ def run_example(name, out, *extra):
     """Run examples/<name>.py --quick --out <out>; return its printed numbers."""
     completed = subprocess.run(
         [sys.executable, str(EXAMPLES / f"{name}.py"), "--quick", "--out", str(out), *extra],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+        cwd=ROOT, capture_output=True, text=True)
     assert completed.returncode == 0, f"{name} failed:\n{completed.stdout}\n{completed.stderr}"
     return parse_report(completed.stdout)
 
