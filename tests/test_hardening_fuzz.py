@@ -29,6 +29,7 @@ from hypothesis import example, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import autograd_lite as ag
+import nn
 from autograd_lite import Value, gradgradcheck, numerical_grad
 
 MARGIN = 1e-2   # how far inputs stay from kinks and ties
@@ -532,6 +533,21 @@ def test_a_thousand_step_chain_with_a_side_branch_at_every_step():
     check_against_finite_differences(regression([[0.5, -0.25]], steps))
 
 
+@given(programs())
+def test_backward_grad_and_create_graph_agree_and_accumulate(program):
+    leaves = [Value(x) for x in program.leaves]
+    loss = run(Ours(), program, leaves)[1]
+    returned = ag.grad(loss, leaves, retain_graph=True)
+    recorded = ag.grad(loss, leaves, retain_graph=True, create_graph=True)
+    loss.backward(retain_graph=True)
+    first = [leaf.grad.copy() for leaf in leaves]
+    loss.backward()  # a second backward adds the same gradient again
+    for leaf, g, r, c in zip(leaves, first, returned, recorded):
+        np.testing.assert_array_equal(r.data, g)
+        np.testing.assert_allclose(c.data, g, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(leaf.grad, 2 * g, rtol=1e-12, atol=1e-14)
+
+
 @fewer(3)
 @given(programs(max_steps=5, max_side=2))
 def test_random_graphs_second_derivatives(program):
@@ -563,3 +579,61 @@ def test_random_graphs_match_pytorch(program):
     for i in range(len(program.leaves)):
         np.testing.assert_allclose(ours[i].grad, theirs[i].grad.numpy(), rtol=1e-9, atol=1e-11,
                                    err_msg=f"gradient of leaf {i} of {describe(program)}")
+
+
+# --- random networks from nn ------------------------------------------------------------
+AFTER_LINEAR = {
+    "tanh": lambda n, rng: nn.Tanh(), "sigmoid": lambda n, rng: nn.Sigmoid(),
+    "snake": lambda n, rng: nn.Snake(a=rng.uniform(0.5, 2, n), learnable=True),
+    "batchnorm": lambda n, rng: nn.BatchNorm1d(n), "none": None,
+}
+LOSSES = {
+    "mse": (nn.mse_loss, lambda rng, n, c: rng.normal(size=(n, c))),
+    "cross_entropy": (nn.cross_entropy, lambda rng, n, c: rng.integers(0, c, n)),
+    "bce_with_logits": (nn.binary_cross_entropy_with_logits,
+                        lambda rng, n, c: rng.integers(0, 2, (n, c)).astype(float)),
+}
+
+
+@st.composite
+def networks(draw):
+    """A random smooth nn model (Linear layers with activations, Snake, BatchNorm), data, a loss."""
+    sizes = draw(st.lists(st.integers(1, 4), min_size=2, max_size=5))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    layers = []
+    for n_in, n_out in zip(sizes, sizes[1:]):
+        layers.append(nn.Linear(n_in, n_out, bias=draw(st.booleans()), rng=rng))
+        make = AFTER_LINEAR[draw(st.sampled_from(sorted(AFTER_LINEAR)))]
+        if make is not None:
+            layers.append(make(n_out, rng))
+    loss_fn, make_target = LOSSES[draw(st.sampled_from(sorted(LOSSES)))]
+    batch = draw(st.integers(2, 5))
+    X = rng.normal(size=(batch, sizes[0]))
+    return nn.Sequential(*layers), loss_fn, X, make_target(rng, batch, sizes[-1])
+
+
+@fewer(2)
+@given(networks())
+def test_random_networks_parameter_gradients_match_finite_differences(network):
+    model, loss_fn, X, target = network
+    params = list(model.parameters())
+    x = Value(X)
+    loss = loss_fn(model(x), target)
+    loss.backward()
+    originals = [p.data.copy() for p in params]
+
+    def loss_at(*values):  # the loss with the parameters' data and the input replaced by `values`
+        for p, v in zip(params, values):
+            p.data = v.data
+        return loss_fn(model(values[-1]), target)
+
+    try:
+        numerical = numerical_grad(loss_at, [Value(p.data) for p in params] + [x])
+    finally:
+        for p, original in zip(params, originals):
+            p.data = original
+    scale = 1.0 + abs(loss.item())
+    names = [name for name, _ in model.named_parameters()] + ["the input"]
+    for name, value, expected in zip(names, params + [x], numerical):
+        np.testing.assert_allclose(value.grad, expected, rtol=1e-5, atol=1e-7 * scale,
+                                   err_msg=f"{name} of {model}")
