@@ -47,12 +47,13 @@ def _expand(g, shape, axis):
 
 
 def _sum_to_forward(x, shape):
-    if np.shape(x) == shape:
+    """Sum `x` down to `shape`: the leading axes broadcasting added, and those it stretched from 1."""
+    if x.shape == shape:
         return x
-    lead = np.ndim(x) - len(shape)
+    lead = x.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
-    return np.sum(x, axis=axes).reshape(shape)
+    return np.add.reduce(x, axis=axes).reshape(shape)
 
 
 def _broadcast_to_forward(x, shape):

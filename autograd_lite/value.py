@@ -84,17 +84,17 @@ _NO_KWARGS = {}  # shared by every op called without keyword arguments (never mu
 
 def apply(prim, args, kwargs):
     """Run `prim` forward on the inputs' data and record it if any input needs grad."""
-    datas, needs_grad = [], False
+    datas, versions, needs_grad = [], [], False
     for a in args:
         if isinstance(a, Value):
             datas.append(a._data)
+            versions.append(a._version)
             needs_grad = needs_grad or a.requires_grad
-        elif isinstance(a, np.generic):
+        else:
             # numpy scalars become Python numbers, which numpy treats as weakly typed:
             # float32 * np.float64(2) stays float32, as float32 * 2.0 does
-            datas.append(a.item())
-        else:
-            datas.append(a)
+            datas.append(a.item() if isinstance(a, np.generic) else a)
+            versions.append(0)
     try:
         out = prim.forward(*datas, **kwargs)
     except (ValueError, IndexError) as error:
@@ -109,7 +109,6 @@ def apply(prim, args, kwargs):
     value._version = 0
     value._site = None
     if needs_grad and _grad_state.enabled:
-        versions = tuple([a._version if isinstance(a, Value) else 0 for a in args])
         value._node = (prim, args, kwargs or _NO_KWARGS, versions)
         value.requires_grad = True
     else:
