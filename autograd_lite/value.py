@@ -16,8 +16,9 @@ from . import anomaly
 from .grad_mode import _state as _grad_state
 
 # Operand types an arithmetic operator accepts; anything else gives Python's
-# own "unsupported operand type(s)" TypeError.
-_OPERANDS = (numbers.Number, np.ndarray, np.generic, list, tuple)
+# own "unsupported operand type(s)" TypeError. The common types come first:
+# checking the abstract numbers.Number is slow.
+_OPERANDS = (float, int, np.ndarray, np.generic, numbers.Number, list, tuple)
 
 
 class Primitive:
