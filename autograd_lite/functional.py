@@ -18,7 +18,8 @@ def _pair(x, what, smallest=None):
     """
     if isinstance(x, numbers.Integral):
         x = (x, x)
-    if len(x) != 2 or not all(isinstance(v, numbers.Integral) for v in x):
+    if not isinstance(x, (tuple, list)) or len(x) != 2 or \
+            not all(isinstance(v, numbers.Integral) for v in x):
         raise ValueError(f"{what} must be an int or a pair of ints, got {x!r}")
     if smallest is not None and min(x) < smallest:
         kind = "positive" if smallest == 1 else "non-negative"

@@ -195,7 +195,7 @@ min = primitive("min", lambda x, axis=None, keepdims=False: np.min(x, axis=axis,
 
 
 def _logsumexp_forward(x, axis=None, keepdims=False):
-    top = np.max(x, axis=axis, keepdims=True)
+    top = np.max(x, axis=axis, keepdims=True, initial=-np.inf)  # empty input -> -inf
     top = np.where(np.isfinite(top), top, 0.0)
     with np.errstate(divide="ignore"):  # all -inf: log(0) = -inf is the right answer
         out = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
@@ -274,6 +274,8 @@ stack_ = primitive("stack", lambda *xs, axis=0: np.stack(xs, axis=axis), each_in
 
 def concatenate(values, axis=0):
     """Join values along an existing axis (numpy.concatenate; axis=None flattens them first)."""
+    if not values:
+        raise ValueError("concatenate: expected at least one value to join, got none")
     if axis is None:
         return concatenate_(*[reshape(v, shape=(-1,)) for v in values], axis=0)
     return concatenate_(*values, axis=axis)
@@ -281,6 +283,8 @@ def concatenate(values, axis=0):
 
 def stack(values, axis=0):
     """Join values along a new axis (numpy.stack)."""
+    if not values:
+        raise ValueError("stack: expected at least one value to join, got none")
     return stack_(*values, axis=axis)
 
 

@@ -82,7 +82,8 @@ def r2_score(outputs, y):
     ss_res = np.sum((y - outputs) ** 2, axis=0)
     ss_tot = np.sum((y - y.mean(axis=0)) ** 2, axis=0)
     safe_tot = np.where(ss_tot > 0, ss_tot, 1.0)
-    per_column = np.where(ss_tot > 0, 1 - ss_res / safe_tot, np.where(ss_res == 0, 1.0, 0.0))
+    constant = np.where(ss_res == 0, 1.0, np.where(np.isnan(ss_res), np.nan, 0.0))  # NaN stays NaN
+    per_column = np.where(ss_tot > 0, 1 - ss_res / safe_tot, constant)
     return float(np.mean(per_column))
 
 
