@@ -1,12 +1,11 @@
 """Reverse mode: walk a recorded graph from its outputs back to its inputs.
 
 `backward()` accumulates gradients into the leaves' `.grad`; `grad()` returns
-them instead. Both run `_run`, which first counts how many recorded ops use
-each value (`_count_consumers`), then sends gradients back from the outputs:
-a value's vjps run once every op that used it has sent its share, so each op
-runs once and no recursion is needed (a chain of a million ops is fine).
-Afterwards the graph is freed unless asked to keep it.
+them instead. Both run `_run`, which sends gradients back from the outputs in
+one pass, calling each op's vjps once (no recursion: a chain of a million
+ops is fine), and then frees the graph unless asked to keep it.
 """
+import heapq
 import weakref
 
 import numpy as np
@@ -20,36 +19,13 @@ from .value import Value
 retained = weakref.WeakValueDictionary()
 
 
-def _count_consumers(roots):
-    """id(value) -> how many recorded ops use it, for every value that requires grad and leads to a root.
-
-    Each op's saved inputs are checked against in-place changes here, before
-    any gradient is computed, so a failing backward leaves every `.grad` as it was.
-    """
-    consumers, stack = {}, []
-    for root in roots:
-        if id(root) not in consumers:
-            consumers[id(root)] = 0
-            stack.append(root)
-    while stack:
-        node = stack.pop()
-        record = node._node
-        if record is None or record[1] is None:
-            continue
-        if node._version:
-            raise _version_error(node, "its output", node, 0)
-        for parent, saved in zip(record[1], record[3]):
-            if isinstance(parent, Value):
-                if parent._version != saved:
-                    raise _version_error(node, "its input", parent, saved, record[1])
-                if parent.requires_grad:
-                    key = id(parent)
-                    if key in consumers:
-                        consumers[key] += 1
-                    else:
-                        consumers[key] = 1
-                        stack.append(parent)
-    return consumers
+def _check_versions(node, record):
+    """Raise if an array that `node`'s op saved for backward was changed in place since."""
+    if node._version:
+        raise _version_error(node, "its output", node, 0)
+    for parent, saved in zip(record[1], record[3]):
+        if isinstance(parent, Value) and parent._version != saved:
+            raise _version_error(node, "its input", parent, saved, record[1])
 
 
 def _freed_error(node):
@@ -91,8 +67,16 @@ def _store_grad(value, g, borrowed):
 
 
 def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
-    """Propagate `root_grads` back from `roots`; return the gradients reaching `inputs`."""
-    consumers = _count_consumers(roots)
+    """Propagate `root_grads` back from `roots`; return the gradients reaching `inputs`.
+
+    Values are numbered as they are made (`Value._order`), so an op's inputs
+    always have smaller numbers than its output. The highest-numbered value
+    that has received gradient has therefore received all of it (every op
+    that used it came later and has already sent its share), so its own vjps
+    can run. A heap hands out that value each step: one pass, in order.
+    `.grad`s are written and the graph is freed only once the pass has
+    succeeded, so a failing backward leaves everything as it was.
+    """
     wanted = None
     if inputs is not None:  # id -> positions (the same value may be asked for twice)
         wanted = {}
@@ -103,63 +87,68 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
     keep = len(retained) > 0  # any non-leaf asked to keep its .grad?
     grads = {}  # id(value) -> the sum of the gradients sent to it so far
     borrowed = set()  # ids whose gradient is not an array this pass made (see _store_grad)
+    waiting = []  # heap of (-number, id, value) for values that have received gradient
     for root, g in zip(roots, root_grads):
-        grads[id(root)] = g if id(root) not in grads else grads[id(root)] + g
-        borrowed.add(id(root))
-    ready = list({id(root): root for root in roots if consumers[id(root)] == 0}.values())
+        key = id(root)
+        if key in grads:
+            grads[key] = grads[key] + g
+        else:
+            grads[key] = g
+            heapq.heappush(waiting, (-root._order, key, root))
+        borrowed.add(key)
+    to_store, used = [], []  # applied after the pass: (value, gradient, borrowed), ops to free
     recording, _grad_state.enabled = _grad_state.enabled, create_graph  # vjps record only for create_graph
     try:
-        while ready:  # values whose consumers have all sent their gradients
-            node = ready.pop()
-            g = grads.pop(id(node), None)
+        while waiting:
+            node = heapq.heappop(waiting)[2]
+            key = id(node)
+            g = grads.pop(key)
             record = node._node
-            if g is not None:
-                if wanted is not None:
-                    for i in wanted.get(id(node), ()):
-                        found[i] = g
-                elif record is None or (keep and retained.get(id(node)) is node):
-                    _store_grad(node, g, id(node) in borrowed)
+            if wanted is not None:
+                for i in wanted.get(key, ()):
+                    found[i] = g
+            elif record is None or (keep and retained.get(key) is node):
+                to_store.append((node, g, key in borrowed))
             if record is None:
                 continue
             prim, args, kwargs, _ = record
             if args is None:
-                if g is not None:
-                    raise _freed_error(node)
-                continue
-            if g is not None:
-                if create_graph:
-                    ans, saved = node, args
-                else:  # the raw arrays, as the forward saw them (see apply)
-                    ans, saved = node._data, [
-                        a._data if isinstance(a, Value) else
-                        a.item() if isinstance(a, np.generic) else a for a in args]
-                if not retain_graph:
-                    node._node = (prim, None, None, None)
+                raise _freed_error(node)
+            _check_versions(node, record)
+            used.append(node)
+            if create_graph:
+                ans, saved = node, args
+            else:  # the raw arrays, as the forward saw them (see apply)
+                ans, saved = node._data, [
+                    a._data if isinstance(a, Value) else
+                    a.item() if isinstance(a, np.generic) else a for a in args]
             for index, parent in enumerate(args):
                 if not isinstance(parent, Value) or not parent.requires_grad:
                     continue
+                pg = prim.vjps[index](g, ans, *saved, **kwargs)
+                if pg is None:
+                    continue
+                if check_nan:
+                    anomaly.check_backward(prim.name, index, pg, node._site)
+                if pg.shape != parent._data.shape:
+                    pg = ops.sum_to(pg, shape=parent._data.shape)
                 key = id(parent)
-                if g is not None:
-                    pg = prim.vjps[index](g, ans, *saved, **kwargs)
-                    if pg is not None:
-                        if check_nan:
-                            anomaly.check_backward(prim.name, index, pg, node._site)
-                        if pg.shape != parent._data.shape:
-                            pg = ops.sum_to(pg, shape=parent._data.shape)
-                        old = grads.get(key)
-                        if old is None:
-                            grads[key] = pg
-                            if create_graph or pg is g or pg.base is not None:
-                                borrowed.add(key)
-                        else:
-                            grads[key] = old + pg  # a new array
-                            borrowed.discard(key)
-                left = consumers[key] - 1
-                consumers[key] = left
-                if left == 0:
-                    ready.append(parent)
+                old = grads.get(key)
+                if old is None:
+                    grads[key] = pg
+                    heapq.heappush(waiting, (-parent._order, key, parent))
+                    if create_graph or pg is g or pg.base is not None:
+                        borrowed.add(key)
+                else:
+                    grads[key] = old + pg  # a new array
+                    borrowed.discard(key)
     finally:
         _grad_state.enabled = recording
+    for value, g, is_borrowed in to_store:
+        _store_grad(value, g, is_borrowed)
+    if not retain_graph:
+        for node in used:
+            node._node = (node._node[0], None, None, None)
     return found
 
 

@@ -19,6 +19,10 @@ _calls = {}  # id(output) -> (weakref to output, [(label, input weakrefs), ...])
 def record_module_call(label, inputs, output):
     """Remember that `output` came from a module call named `label` on `inputs`.
 
+    `label` is a string, or a function of no arguments that returns it: the
+    text is then only made when a picture asks for it (`module_calls`), so
+    training pays nothing for formatting labels no one reads.
+
     `inputs` are the call's positional arguments; those that are `Value`s mark
     where the module's part of the graph begins. Nested calls that return the
     same value (a `Sequential` whose last layer made its output) are all kept,
@@ -44,4 +48,5 @@ def module_calls(value):
     known = _calls.get(id(value))
     if known is None or known[0]() is not value:
         return ()
-    return tuple(known[1])
+    return tuple((label if isinstance(label, str) else label(), inputs)
+                 for label, inputs in known[1])

@@ -8,6 +8,7 @@ The ops themselves live in `ops.py`, one table entry each; this file only
 holds the value type and `apply`, the one place where an op is recorded.
 """
 import functools
+import itertools
 import numbers
 
 import numpy as np
@@ -80,6 +81,7 @@ def _describe_inputs(args):
     return ", ".join(str(np.shape(a.data if isinstance(a, Value) else a)) for a in args)
 
 
+_numbers = itertools.count()  # every Value's `_order`: inputs are always numbered before outputs
 _NO_KWARGS = {}  # shared by every op called without keyword arguments (never mutated)
 
 
@@ -105,6 +107,7 @@ def apply(prim, args, kwargs):
         out = np.asarray(out)
     value = Value.__new__(Value)
     value._data = out
+    value._order = next(_numbers)
     value.grad = None
     value.name = None
     value._version = 0
@@ -151,8 +154,8 @@ class Value:
     d(output)/d(this value) as a numpy array of `.data`'s shape.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "name", "_node", "_version", "_site",
-                 "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "name", "_node", "_version", "_order",
+                 "_site", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators: array * Value -> Value
     __hash__ = object.__hash__  # == is elementwise, identity is the hash
 
@@ -166,6 +169,7 @@ class Value:
             if dtype is None:
                 array = array.astype(np.float64)
         self._data = array
+        self._order = next(_numbers)
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self.name = name

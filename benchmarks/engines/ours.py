@@ -111,42 +111,19 @@ def overhead(problem):
     return train
 
 
-def _count_consumers_without_version_check(roots):
-    """autograd_lite.autograd._count_consumers's walk, minus the version check."""
-    consumers, stack = {}, []
-    for root in roots:
-        if id(root) not in consumers:
-            consumers[id(root)] = 0
-            stack.append(root)
-    while stack:
-        record = stack.pop()._node
-        if record is None or record[1] is None:
-            continue
-        for parent in record[1]:
-            if isinstance(parent, Value) and parent.requires_grad:
-                key = id(parent)
-                if key in consumers:
-                    consumers[key] += 1
-                else:
-                    consumers[key] = 1
-                    stack.append(parent)
-    return consumers
-
-
 class _VersionCheckRemoved:
     """Context manager: the engine's backward without its version-counter check (issue 9).
 
-    Swaps `_count_consumers` (the walk where the check lives) for the check-free copy above.
+    Patches `autograd_lite.autograd._check_versions` (called once per op in backward) to a no-op.
     """
 
     def __enter__(self):
-        engine = autograd_lite.autograd
-        self._saved = engine._count_consumers
-        engine._count_consumers = _count_consumers_without_version_check
+        self._saved = autograd_lite.autograd._check_versions
+        autograd_lite.autograd._check_versions = lambda node, record: None
         return self
 
     def __exit__(self, *exc):
-        autograd_lite.autograd._count_consumers = self._saved
+        autograd_lite.autograd._check_versions = self._saved
         return False
 
 
