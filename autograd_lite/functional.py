@@ -79,6 +79,12 @@ def max_pool2d(x, kernel_size, stride=None):
     _check_4d("max_pool2d", "input", x)
     kh, kw = _pair(kernel_size, "max_pool2d: kernel_size", smallest=1)
     stride = _pair(stride, "max_pool2d: stride", smallest=1) if stride is not None else (kh, kw)
-    if x.shape[2] < kh or x.shape[3] < kw:
+    n, c, h, w = x.shape
+    if h < kh or w < kw:
         raise ValueError(f"max_pool2d: kernel {kh}x{kw} is larger than the input (shape {x.shape})")
+    if stride == (kh, kw):  # windows side by side: split each spatial axis in two instead
+        oh, ow = h // kh, w // kw
+        if (oh * kh, ow * kw) != (h, w):
+            x = x[:, :, :oh * kh, :ow * kw]  # the rows and columns no window reaches
+        return x.reshape(n, c, oh, kh, ow, kw).max(axis=(3, 5))
     return ops.windows(x, size=(kh, kw), stride=stride).max(axis=(4, 5))

@@ -183,9 +183,9 @@ mean = primitive(
 
 def _extremum_vjp(g, ans, x, axis=None, keepdims=False):
     # ties share the gradient equally, which is also what central differences see
-    hit = _raw(x) == np.reshape(_raw(ans), _kept_shape(np.shape(x), axis))
-    share = _like(hit / np.sum(hit, axis=axis, keepdims=True), g)
-    return _expand(g, np.shape(x), axis) * share
+    kept = _kept_shape(np.shape(x), axis)
+    hit = _like(_raw(x) == np.reshape(_raw(ans), kept), g)
+    return g.reshape(kept) * (hit / hit.sum(axis=axis, keepdims=True))
 
 
 max = primitive("max", lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
@@ -204,7 +204,7 @@ def _logsumexp_forward(x, axis=None, keepdims=False):
 
 def _logsumexp_vjp(g, ans, x, axis=None, keepdims=False):
     kept = _kept_shape(np.shape(x), axis)
-    return _expand(g, np.shape(x), axis) * exp(x - ans.reshape(kept))
+    return g.reshape(kept) * exp(x - ans.reshape(kept))
 
 
 logsumexp = primitive("logsumexp", _logsumexp_forward, _logsumexp_vjp)
