@@ -123,8 +123,15 @@ log = primitive("log", np.log, lambda g, ans, x: g / x)
 sqrt = primitive("sqrt", np.sqrt, lambda g, ans, x: g / (2.0 * ans))
 abs = primitive("abs", np.abs, lambda g, ans, x: g * np.sign(_raw(x)))
 tanh = primitive("tanh", np.tanh, lambda g, ans, x: g * (1.0 - ans * ans))
-sigmoid = primitive("sigmoid", lambda x: np.exp(-np.logaddexp(0.0, -x)),
-                    lambda g, ans, x: g * ans * (1.0 - ans))
+
+
+def _sigmoid_forward(x):
+    # 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) below: e^-|x| never overflows
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0, e) / (1.0 + e)
+
+
+sigmoid = primitive("sigmoid", _sigmoid_forward, lambda g, ans, x: g * ans * (1.0 - ans))
 relu = primitive("relu", lambda x: np.maximum(x, 0.0),
                  lambda g, ans, x: g * (_raw(x) > 0))
 leaky_relu = primitive(
