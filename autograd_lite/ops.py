@@ -58,7 +58,7 @@ def _sum_to_forward(x, shape):
 
 def _broadcast_to_forward(x, shape):
     """`x` repeated to `shape`, as a new array (numpy's broadcast_to view costs more on small arrays)."""
-    out = np.empty(shape, dtype=np.result_type(x))
+    out = np.empty(shape, dtype=np.asarray(x).dtype)
     out[...] = x
     return out
 
@@ -182,10 +182,11 @@ minimum = primitive("minimum", np.minimum,
 # --- reductions ---------------------------------------------------------------------
 sum = primitive("sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
                 lambda g, ans, x, axis=None, keepdims=False: _expand(g, np.shape(x), axis))
-mean = primitive(
-    "mean", lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims),
+mean = primitive(  # np.mean's own arithmetic (a sum, then one division), minus its Python wrapper
+    "mean", lambda x, axis=None, keepdims=False:
+        np.add.reduce(x, axis=axis, keepdims=keepdims) / count_reduced(np.shape(x), axis),
     lambda g, ans, x, axis=None, keepdims=False:
-        _expand(g, np.shape(x), axis) / count_reduced(np.shape(x), axis))
+        _expand(g / count_reduced(np.shape(x), axis), np.shape(x), axis))
 
 
 def _extremum_vjp(g, ans, x, axis=None, keepdims=False):
