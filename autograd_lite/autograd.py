@@ -122,16 +122,18 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
                 ans, saved = node._data, [
                     a._data if isinstance(a, Value) else
                     a.item() if isinstance(a, np.generic) else a for a in args]
+            vjps = prim.vjps
             for index, parent in enumerate(args):
                 if not isinstance(parent, Value) or not parent.requires_grad:
                     continue
-                pg = prim.vjps[index](g, ans, *saved, **kwargs)
+                pg = vjps[index](g, ans, *saved, **kwargs)
                 if pg is None:
                     continue
                 if check_nan:
                     anomaly.check_backward(prim.name, index, pg, node._site)
-                if pg.shape != parent._data.shape:
-                    pg = ops.sum_to(pg, shape=parent._data.shape)
+                shape = parent._data.shape
+                if pg.shape != shape:
+                    pg = ops.sum_to(pg, shape=shape)
                 key = id(parent)
                 old = grads.get(key)
                 if old is None:

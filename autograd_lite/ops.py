@@ -100,17 +100,17 @@ power = primitive("pow", np.power, lambda g, ans, a, b: g * b * a ** (b - 1), _p
 
 
 def _matmul_vjp_a(g, ans, a, b):
-    if np.ndim(b) == 1:  # (..., n, m) @ (m,) -> (..., n)
-        return g * b if np.ndim(a) == 1 else g.reshape(g.shape + (1,)) * b
-    if np.ndim(a) == 1:  # (n,) @ (..., n, m) -> (..., m)
+    if b.ndim == 1:  # (..., n, m) @ (m,) -> (..., n)
+        return g * b if a.ndim == 1 else g.reshape(g.shape + (1,)) * b
+    if a.ndim == 1:  # (n,) @ (..., n, m) -> (..., m)
         return (b @ g.reshape(g.shape + (1,))).reshape(g.shape[:-1] + (b.shape[-2],))
     return g @ b.swapaxes(-1, -2)
 
 
 def _matmul_vjp_b(g, ans, a, b):
-    if np.ndim(a) == 1:  # (n,) @ (..., n, m) -> (..., m)
-        return g * a if np.ndim(b) == 1 else a.reshape((-1, 1)) * g.reshape(g.shape[:-1] + (1, g.shape[-1]))
-    if np.ndim(b) == 1:  # (..., n, m) @ (m,) -> (..., n)
+    if a.ndim == 1:  # (n,) @ (..., n, m) -> (..., m)
+        return g * a if b.ndim == 1 else a.reshape((-1, 1)) * g.reshape(g.shape[:-1] + (1, g.shape[-1]))
+    if b.ndim == 1:  # (..., n, m) @ (m,) -> (..., n)
         return (a.swapaxes(-1, -2) @ g.reshape(g.shape + (1,))).reshape(g.shape[:-1] + (a.shape[-1],))
     return a.swapaxes(-1, -2) @ g
 
@@ -180,7 +180,7 @@ minimum = primitive("minimum", np.minimum,
                     lambda g, ans, a, b: g * _like(_extremum_weights(b, a, np.less), g))
 
 # --- reductions ---------------------------------------------------------------------
-sum = primitive("sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+sum = primitive("sum", lambda x, axis=None, keepdims=False: np.add.reduce(x, axis=axis, keepdims=keepdims),
                 lambda g, ans, x, axis=None, keepdims=False: _expand(g, np.shape(x), axis))
 mean = primitive(  # np.mean's own arithmetic (a sum, then one division), minus its Python wrapper
     "mean", lambda x, axis=None, keepdims=False:

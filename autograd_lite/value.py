@@ -304,7 +304,8 @@ class Value:
     def __pow__(self, other):
         if isinstance(other, Value):
             return ops.power(self, other)
-        if isinstance(other, (numbers.Real, np.generic)) and np.ndim(other) == 0:
+        if isinstance(other, (float, int)) or (
+                isinstance(other, (numbers.Real, np.generic)) and np.ndim(other) == 0):
             return ops.pow_scalar(self, exponent=float(other))
         if isinstance(other, _OPERANDS):  # a constant array exponent is not differentiated
             return ops.pow_scalar(self, exponent=np.asarray(other))

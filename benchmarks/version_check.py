@@ -4,8 +4,8 @@
 
 One process runs workload 8's loop in alternating blocks, with the engine as
 shipped and with its backward version check removed (benchmarks/engines/ours.py
-`_VersionCheckRemoved`: `_check_versions` made a no-op, or the ordering walk
-swapped for a check-free copy). Alternating in one process cancels the drift
+`_VersionCheckRemoved`: the engine's per-op `_check_versions` made a no-op).
+Alternating in one process cancels the drift
 of a shared machine that separate processes suffer from. Reports the median
 time per 10,000 iterations of each and their ratio. The version tuple that
 `apply` records per op stays in both (it is what the check reads).
