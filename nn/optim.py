@@ -238,9 +238,12 @@ class SGD(Optimizer):
         b = momentum * b + (1 - dampening) * g (later steps)
         g = g + momentum * b  if nesterov  else  b
         p = p - lr * g
+
+    Arguments after `lr` come in the order `momentum, nesterov, weight_decay`;
+    `dampening` is keyword-only, so a positional call can't set it by accident.
     """
 
-    def __init__(self, params, lr, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
+    def __init__(self, params, lr, momentum=0.0, nesterov=False, weight_decay=0.0, *, dampening=0.0):
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: Nesterov momentum requires a momentum > 0 and zero dampening")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,

@@ -10,6 +10,7 @@ Layer k > 0 reads the hidden states of layer k - 1 (`num_layers` stacks them).
 Bidirectional RNNs and dropout between layers are not supported.
 """
 import math
+import numbers
 
 import numpy as np
 
@@ -22,7 +23,10 @@ __all__ = ["RNN"]
 
 
 class RNN(Module):
-    """`RNN(input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False)`.
+    """`RNN(input_size, hidden_size, nonlinearity="tanh", batch_first=False, *, num_layers=1, bias=True)`.
+
+    PyTorch puts `num_layers` third; here the third argument is `nonlinearity`,
+    so `num_layers` (and `bias`) are keyword-only and `RNN(3, 4, 2)` is a clear TypeError.
 
     `forward(x, h0=None)` takes x of shape (L, N, input_size) ((N, L, input_size)
     with batch_first, or (L, input_size) unbatched) and h0 of shape
@@ -34,9 +38,12 @@ class RNN(Module):
     PyTorch, and start from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)).
     """
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, rng=None):
+    def __init__(self, input_size, hidden_size, nonlinearity="tanh", batch_first=False, *,
+                 num_layers=1, bias=True, rng=None):
         super().__init__()
+        if isinstance(nonlinearity, numbers.Integral):
+            raise TypeError(f"RNN: the third argument is nonlinearity ('tanh' or 'relu'), got "
+                            f"{nonlinearity!r}; pass the number of layers as num_layers=")
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: unknown nonlinearity {nonlinearity!r} (use 'tanh' or 'relu')")
         if int(num_layers) < 1:

@@ -86,7 +86,7 @@ def test_grad_mode_is_per_thread():
     def evaluate():
         with no_grad():
             inside.set()
-            release.wait(10)
+            assert release.wait(120)
             seen["worker"] = is_grad_enabled()
 
     def train():
@@ -94,7 +94,7 @@ def test_grad_mode_is_per_thread():
 
     worker = threading.Thread(target=evaluate)
     worker.start()
-    inside.wait(10)
+    assert inside.wait(120)
     x = Value([1.0, 2.0])
     y = (x * x).sum()  # the worker's no_grad must not reach this thread
     other = threading.Thread(target=train)

@@ -89,7 +89,7 @@ def test_cosine_fit_follows_the_posts_own_update_rule():
 def test_sine_fit(tmp_path):
     numbers = run_example("sine_fit", tmp_path)
     assert numbers["final_mse"] < 0.05
-    assert numbers["max_error"] < 1.0
+    assert numbers["max_error"] < 0.7  # an untrained (zero) network is off by 1.0
     assert numbers["r2"] > 0.9
     assert_images(tmp_path, "sine_fit.png", "sine_error_analysis.png")
 
@@ -126,7 +126,7 @@ def test_rnn_forecast(tmp_path):
 def test_pinn_oscillator(tmp_path):
     numbers = run_example("pinn_oscillator", tmp_path)
     assert numbers["final_physics_loss"] < 0.1
-    assert numbers["max_error"] < 1.0
+    assert numbers["max_error"] < 0.7  # u = 0 is off by 1.0 at t = 0
     assert np.isfinite(numbers["max_residual"])
     assert_images(tmp_path, "pinn_solution.png", "pinn_loss.png")
 
@@ -168,6 +168,8 @@ def test_demo(tmp_path):
                   "demo_gradient_flow.png")
     if HAVE_DOT:
         svg = ElementTree.parse(tmp_path / "demo_graph.svg").getroot()
-        assert svg.tag.endswith("svg")
+        texts = {t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")}
+        assert {"loss", "0.weight", "2.bias", "tanh", "@"} <= texts  # named values, ops
+        assert "0: Linear(in_features=1, out_features=5, bias=True)" in texts  # layer boxes
     else:
         assert (tmp_path / "demo_graph.dot").is_file()

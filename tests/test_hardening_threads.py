@@ -35,7 +35,7 @@ def run_threads(*targets):
     def wrap(target):
         def body():
             try:
-                start.wait(10)
+                start.wait(120)  # a BrokenBarrierError if the other thread never arrives
                 target()
             except BaseException as error:  # noqa: BLE001  reported in the main thread
                 errors.append(error)
@@ -58,7 +58,7 @@ def test_no_grad_and_enable_grad_nest_independently_in_each_thread(fast_switchin
     def evaluator():
         for _ in range(200):
             with no_grad():
-                in_no_grad.wait(10)  # the trainer is recording right now
+                in_no_grad.wait(120)  # the trainer is recording right now
                 seen["evaluator"].append((x * 2).requires_grad)
                 with enable_grad():
                     seen["evaluator"].append((x * 2).requires_grad)
@@ -66,7 +66,7 @@ def test_no_grad_and_enable_grad_nest_independently_in_each_thread(fast_switchin
 
     def trainer():
         for _ in range(200):
-            in_no_grad.wait(10)  # the evaluator is inside no_grad right now
+            in_no_grad.wait(120)  # the evaluator is inside no_grad right now
             y = (x * x).sum()
             seen["trainer"].append(y.requires_grad and is_grad_enabled())
 
@@ -85,14 +85,14 @@ def test_detect_anomaly_is_per_thread(fast_switching):
     def watched():
         with detect_anomaly():
             inside.set()
-            done.wait(10)
+            assert done.wait(120)
             try:
                 Value([-1.0]).log()
             except AnomalyError:
                 results["watched"] = "raised"
 
     def unwatched():
-        inside.wait(10)
+        assert inside.wait(120)
         with np.errstate(invalid="ignore"):
             results["unwatched"] = np.isnan(Value([-1.0]).log().item())
         done.set()

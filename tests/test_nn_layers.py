@@ -396,3 +396,10 @@ def test_rnn_second_derivatives(rng):
     manual_seed(0)
     rnn = nn.RNN(2, 2)
     assert gradgradcheck(lambda x: rnn(x)[0], [Value(rng.normal(size=(3, 1, 2)))])
+
+
+def test_rnn_third_argument_is_the_nonlinearity_not_the_layer_count():
+    assert nn.RNN(3, 4, "relu").nonlinearity == "relu"
+    with pytest.raises(TypeError, match="num_layers="):
+        nn.RNN(3, 4, 2)
+

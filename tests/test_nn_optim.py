@@ -322,3 +322,10 @@ def test_random_settings_match_torch(case, seed):
         ((theirs * theirs * theirs).sum() + (theirs.sin() * 2).sum()).backward()
         torch_opt.step()
     np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_sgd_positional_order_is_momentum_nesterov_weight_decay():
+    p = Value(np.ones(2))
+    group = nn.SGD([p], 0.1, 0.9, True, 0.01).param_groups[0]
+    assert (group["momentum"], group["nesterov"], group["weight_decay"], group["dampening"]) == (
+        0.9, True, 0.01, 0.0)
