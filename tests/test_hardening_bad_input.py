@@ -93,12 +93,12 @@ def test_sum_of_nothing_is_zero_and_its_gradient_is_empty():
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
-def test_mean_of_nothing_is_nan_with_numpys_warning():
+def test_mean_of_nothing_is_nan_with_a_runtime_warning():
     x = Value(np.ones(0))
-    with pytest.warns(RuntimeWarning, match="Mean of empty slice"):
+    with pytest.warns(RuntimeWarning):  # numpy: "Mean of empty slice" or "invalid value"
         mean = x.mean()
     assert np.isnan(mean.item())
-    with pytest.warns(RuntimeWarning, match="Mean of empty slice"):
+    with pytest.warns(RuntimeWarning):  # numpy: "Mean of empty slice" or "invalid value"
         loss = nn.mse_loss(np.ones((0, 1)), np.ones((0, 1)))
     assert np.isnan(loss.item())
 
@@ -142,7 +142,7 @@ def test_cross_entropy_needs_2d_logits_and_takes_list_labels():
 def test_cross_entropy_of_an_empty_batch_follows_numpy():
     logits = Value(np.ones((0, 3)))
     assert nn.cross_entropy(logits, np.zeros(0, int), reduction="sum").item() == 0.0
-    with pytest.warns(RuntimeWarning, match="Mean of empty slice"):
+    with pytest.warns(RuntimeWarning):  # numpy: "Mean of empty slice" or "invalid value"
         assert np.isnan(nn.cross_entropy(logits, np.zeros(0, int)).item())
 
 
