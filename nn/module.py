@@ -73,12 +73,14 @@ class Module:
         args = tuple(_wrap_input(a) for a in args)
         kwargs = {k: _wrap_input(v) for k, v in kwargs.items()}
         output = self.forward(*args, **kwargs)
-        label = f"{type(self).__name__}({self.extra_repr()})"
-        if self._qualname:
-            label = f"{self._qualname}: {label}"
         for out in (output if isinstance(output, tuple) else (output,)):
-            record_module_call(label, args, out)
+            record_module_call(self._call_label, args, out)  # the label is built only if drawn
         return output
+
+    def _call_label(self):
+        """How graph pictures name this module's calls, e.g. "layers.0: Linear(in_features=2, ...)"."""
+        label = f"{type(self).__name__}({self.extra_repr()})"
+        return f"{self._qualname}: {label}" if self._qualname else label
 
     # --- registration by attribute assignment ---------------------------------------
     def _registries(self):
