@@ -74,7 +74,11 @@ def conv2d(x, w, b=None, stride=1, padding=0):
 
 
 def max_pool2d(x, kernel_size, stride=None):
-    """Max over each kernel_size window, `stride` apart (default: the kernel size)."""
+    """Max over each kernel_size window, `stride` apart (default: the kernel size).
+
+    Tied maxima in a window share its gradient equally (as `max` does); PyTorch
+    gives all of it to the first one. Both are valid subgradients.
+    """
     x = x if isinstance(x, Value) else Value(x, requires_grad=False)
     _check_4d("max_pool2d", "input", x)
     kh, kw = _pair(kernel_size, "max_pool2d: kernel_size", smallest=1)

@@ -258,8 +258,11 @@ class Value:
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
-    def __float__(self):
-        return float(self._data)
+    def __float__(self):  # any one-element value, as PyTorch allows
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
 
     def __bool__(self):
         return bool(self._data)

@@ -182,3 +182,9 @@ def test_float32_gradients_stay_float32_inside_the_graph_too():
     assert out.dtype == np.float32
     out.sum().backward()
     assert seen == [np.float32] and x.grad.dtype == np.float32
+
+
+def test_int_and_float_of_a_single_element_value():
+    assert int(Value(3.7)) == 3 and float(Value([2.5])) == 2.5
+    with pytest.raises(ValueError, match="size 1"):
+        int(Value([1.0, 2.0]))
