@@ -34,17 +34,34 @@ def post_parameters(model):
 
 
 def gradient_check(model, t, y):
-    """The post's summed per-point gradients vs the loss its update descends, ½ Σ (ŷ - y)²."""
-    def hand(w1, b1, w2, b2):
-        printed_mse, sums = cosine_post.training_gradients(t, y, w1, b1, w2, b2)
+    """The post's summed per-point gradients, against the loss it prints and the one it descends.
+
+    Against the printed loss Σ (y - ŷ)² / (2N) they are N times too large (the
+    report names the factor); they are exactly the gradient of ½ Σ (ŷ - y)².
+    """
+    def hand_printed(w1, b1, w2, b2):  # the post's loop: its printed loss and its gradient sums
+        return cosine_post.training_gradients(t, y, w1, b1, w2, b2)
+
+    def hand_half_sum(w1, b1, w2, b2):  # the same sums, with the loss they are the gradient of
+        printed_mse, sums = hand_printed(w1, b1, w2, b2)
         return len(t) * printed_mse, sums
 
-    def half_sum_of_squares(w1, b1, w2, b2):
-        return len(t) * cosine_post.engine_loss(t, y, w1, b1, w2, b2)
+    def printed_loss(w1, b1, w2, b2):
+        return cosine_post.engine_loss(t, y, w1, b1, w2, b2)
 
-    result = check_gradients(hand, half_sum_of_squares, post_parameters(model))
-    print("\nThe post's hand-derived gradients, checked at the trained weights "
-          "(loss: ½ Σ (ŷ - y)², what its update rule descends):")
+    def half_sum_of_squares(w1, b1, w2, b2):
+        return len(t) * printed_loss(w1, b1, w2, b2)
+
+    params = post_parameters(model)
+    against_printed = check_gradients(hand_printed, printed_loss, params, batch_size=len(t))
+    print("\nThe post's hand-derived gradients at the trained weights, against the loss it "
+          "prints, Σ (y - ŷ)² / (2N):")
+    print(against_printed)
+    report("printed_loss_check", "pass" if against_printed.passed else "fail")
+    report("printed_loss_factor", against_printed["w1"].factor)
+
+    result = check_gradients(hand_half_sum, half_sum_of_squares, params)
+    print("\n... and against ½ Σ (ŷ - y)², the loss its update rule really descends:")
     print(result)
     report("gradient_check", "pass" if result.passed else "fail")
     report("gradient_check_max_abs_error",

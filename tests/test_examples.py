@@ -162,6 +162,8 @@ def test_graph_tour(tmp_path):
 def test_demo(tmp_path):
     numbers = run_example("demo", tmp_path)
     assert numbers["initial_mse"] == pytest.approx(0.586003, rel=1e-5)
+    assert numbers["printed_loss_check"] == "fail"  # the post's sums: N times its printed loss's
+    assert numbers["printed_loss_factor"] == pytest.approx(50, rel=1e-9)
     assert numbers["gradient_check"] == "pass"
     assert numbers["gradient_check_max_abs_error"] < 1e-10
     assert_images(tmp_path, "cosine_training.gif", "cosine_extrapolation.png",
