@@ -46,6 +46,17 @@ def cnn_loss(F, x, y, conv_w, conv_b, fc_w, fc_b):
     return mlp_loss(F, h.reshape(len(x), -1) @ fc_w + fc_b, y, "cross_entropy")
 
 
+def cnn_training(F, params, batches, lr, sgd):
+    """Workload 5's loop for any engine: `batches()` yields (x, y), `sgd` updates `params`."""
+    def train():
+        for x, y in batches():
+            loss = cnn_loss(F, x, y, *params)
+            loss.backward()
+            sgd(params, lr)
+        return {"loss": loss.item()}
+    return train
+
+
 def l2_penalty(F, params, alpha):
     """micrograd's demo regularisation: alpha * Σ p²."""
     total = F.sum(params[0] * params[0])

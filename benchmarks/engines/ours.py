@@ -83,14 +83,7 @@ def scalar_moons(problem):
 
 def cnn(problem):
     params = [Value(problem[k]) for k in ("conv_w", "conv_b", "fc_w", "fc_b")]
-
-    def train():
-        for x, y in workloads.batches(problem):
-            loss = formulas.cnn_loss(F, x, y, *params)
-            loss.backward()
-            _sgd(params, problem["lr"])
-        return {"loss": loss.item()}
-    return train
+    return formulas.cnn_training(F, params, lambda: workloads.batches(problem), problem["lr"], _sgd)
 
 
 def chain(problem):

@@ -53,14 +53,7 @@ def mlp(problem):
 def cnn(problem):
     params = [_tensor(problem[k], True) for k in ("conv_w", "conv_b", "fc_w", "fc_b")]
     data = _on_torch(problem)
-
-    def train():
-        for x, y in workloads.batches(data):
-            loss = formulas.cnn_loss(F, x, y, *params)
-            loss.backward()
-            _sgd(params, problem["lr"])
-        return {"loss": loss.item()}
-    return train
+    return formulas.cnn_training(F, params, lambda: workloads.batches(data), problem["lr"], _sgd)
 
 
 def chain(problem):
