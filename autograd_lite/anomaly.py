@@ -17,6 +17,8 @@ class _AnomalyState(threading.local):
 
 state = _AnomalyState()
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+# frames inside autograd_lite and its sibling package nn are the library's, not the user's
+_LIBRARY_DIRS = (_PACKAGE_DIR + os.sep, os.path.join(os.path.dirname(_PACKAGE_DIR), "nn") + os.sep)
 
 
 class detect_anomaly:
@@ -57,7 +59,7 @@ def user_frame():
     frame = sys._getframe(1)
     while frame is not None:
         path = os.path.abspath(frame.f_code.co_filename)
-        if not path.startswith(_PACKAGE_DIR) and os.sep + "nn" + os.sep not in path:
+        if not path.startswith(_LIBRARY_DIRS):
             return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
         frame = frame.f_back
     return "unknown location"

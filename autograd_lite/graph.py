@@ -95,10 +95,12 @@ def _record(color, name, array, grad, show_data, show_grad, max_elements, bold_b
 
 def _op_label(prim, kwargs):
     """The op's symbol or name, with its short keyword arguments (`sum axis=0`, `**2`)."""
-    if prim.name == "pow" and kwargs and "exponent" in kwargs:
-        return f"**{kwargs['exponent']:g}"
+    kwargs = kwargs or {}  # None once backward has released the graph
+    exponent = kwargs.get("exponent")
+    if prim.name == "pow" and exponent is not None and np.ndim(exponent) == 0:
+        return f"**{exponent:g}"
     label = _SYMBOLS.get(prim.name, prim.name)
-    for key, val in (kwargs or {}).items():
+    for key, val in kwargs.items():
         text = repr(val)
         if val is not None and val is not False and len(text) <= 18:
             label += f"\n{key}={text}"

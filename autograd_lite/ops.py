@@ -96,7 +96,12 @@ def _power_vjp_exponent(g, ans, a, b):
     return g * ans * log(safe_a)
 
 
-power = primitive("pow", np.power, lambda g, ans, a, b: g * b * a ** (b - 1), _power_vjp_exponent)
+def _power_vjp_base(g, ans, a, b):
+    # b a**(b-1); where b == 0 that is 0, so use a**0 there (a**-1 is inf at a == 0)
+    return g * b * a ** (where(_raw(b) == 0, 1.0, b) - 1)
+
+
+power = primitive("pow", np.power, _power_vjp_base, _power_vjp_exponent)
 
 
 def _matmul_vjp_a(g, ans, a, b):
@@ -207,7 +212,7 @@ def _logsumexp_forward(x, axis=None, keepdims=False):
     top = np.where(np.isfinite(top), top, 0.0)
     with np.errstate(divide="ignore"):  # all -inf: log(0) = -inf is the right answer
         out = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
-    return out if keepdims else np.reshape(out, np.shape(np.sum(x, axis=axis)))
+    return out if keepdims else np.squeeze(out, axis=axis)
 
 
 def _logsumexp_vjp(g, ans, x, axis=None, keepdims=False):

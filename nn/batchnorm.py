@@ -47,8 +47,8 @@ class BatchNorm1d(Module):
             var = x.var(axis=axes, keepdims=True)
             self._update_running_stats(mean.data.reshape(-1), var.data.reshape(-1), count)
         else:
-            mean = self.running_mean.reshape(channel)
-            var = self.running_var.reshape(channel)
+            mean = self.running_mean.reshape(channel).astype(x.dtype, copy=False)
+            var = self.running_var.reshape(channel).astype(x.dtype, copy=False)
         y = (x - mean) / (var + self.eps) ** 0.5
         if self.affine:
             y = y * self.weight.reshape(channel) + self.bias.reshape(channel)

@@ -174,7 +174,7 @@ class _Loss(Module):
         # Module.__call__ would turn a numpy target into a float Value; class
         # labels must keep their integer dtype, so the arguments pass through as given.
         output = self.forward(input, target)
-        record_module_call(f"{type(self).__name__}({self.extra_repr()})", (input,), output)
+        record_module_call(self._call_label, (input,), output)
         return output
 
     def extra_repr(self):

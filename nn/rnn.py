@@ -90,7 +90,7 @@ class RNN(Module):
         if steps == 0:
             raise ValueError(f"{self._describe()}: expected at least one time step, got input of "
                              f"shape {x.shape}")
-        h0 = self._initial_state(h0, batch, unbatched)
+        h0 = self._initial_state(h0, batch, unbatched, x.dtype)
         layer_input = [x[t] for t in range(steps)]
         last_states = []
         for k in range(self.num_layers):
@@ -106,10 +106,10 @@ class RNN(Module):
             return output.reshape(steps, self.hidden_size), h_n.reshape(self.num_layers, self.hidden_size)
         return (output.swapaxes(0, 1) if self.batch_first else output), h_n
 
-    def _initial_state(self, h0, batch, unbatched):
+    def _initial_state(self, h0, batch, unbatched, dtype):
         expected = (self.num_layers, batch, self.hidden_size)
         if h0 is None:
-            return np.zeros(expected)
+            return np.zeros(expected, dtype=dtype)
         if unbatched:
             expected = expected[:1] + expected[2:]
         if h0.shape != expected:

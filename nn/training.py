@@ -114,7 +114,7 @@ def _loss_metric(loss_fn):
 # --- predict and score --------------------------------------------------------------------
 def _batches(n, batch_size, order=None):
     order = np.arange(n) if order is None else order
-    size = n if batch_size is None else batch_size
+    size = max(n, 1) if batch_size is None else batch_size
     return [order[start:start + size] for start in range(0, n, size)]
 
 
@@ -248,7 +248,7 @@ def fit(model, loss_fn, optimizer, X, y, epochs, batch_size=None, shuffle=True, 
             if hasattr(model, "train"):
                 model.train()
             order = rng.permutation(len(X)) if shuffle else None
-            total, outputs, targets = 0.0, [], []
+            total, seen, outputs, targets = 0.0, 0, [], []
             for index in _batches(len(X), batch_size, order):
                 optimizer.zero_grad()
                 output = model(X[index])
@@ -258,8 +258,8 @@ def fit(model, loss_fn, optimizer, X, y, epochs, batch_size=None, shuffle=True, 
                 total += loss.item() * len(index)
                 outputs.append(_as_array(output))
                 targets.append(y[index])
+                seen += len(index)
                 if bar is not None:
-                    seen = sum(len(t) for t in targets)
                     bar.set_postfix(loss=f"{total / seen:.4g}", refresh=False)
             history["loss"].append(total / len(X))
             outputs, targets = np.concatenate(outputs), np.concatenate(targets)

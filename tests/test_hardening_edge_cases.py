@@ -33,3 +33,42 @@ def test_r2_of_nan_predictions_is_nan_even_for_constant_targets():
     # nn/training.py: NaN predictions against constant targets scored 0.0, hiding the NaN
     assert np.isnan(nn.r2_score(np.array([[np.nan], [1.0]]), np.array([[1.0], [1.0]])))
     assert np.isnan(nn.r2_score(np.array([[np.nan], [1.0]]), np.array([[1.0], [2.0]])))
+
+
+def test_float32_stays_float32_through_rnn_and_batchnorm_in_eval():
+    rnn, norm = nn.RNN(2, 3), nn.BatchNorm1d(3)
+    for p in list(rnn.parameters()) + list(norm.parameters()):
+        p.data = p.data.astype(np.float32)
+    norm.eval()
+    assert rnn(np.ones((4, 2, 2), np.float32))[0].dtype == np.float32
+    assert norm(np.ones((4, 3), np.float32)).dtype == np.float32
+
+
+def test_predict_on_an_empty_batch():
+    assert nn.predict(nn.Linear(2, 1), np.ones((0, 2))).shape[0] == 0
+
+
+def test_zero_exponent_array_gives_zero_gradient_like_pytorch():
+    x = Value([0.0, 2.0])
+    (x ** Value([0.0, 0.0], requires_grad=False)).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])  # not 0 * inf = nan at x = 0
+
+
+def test_graph_of_an_array_exponent_draws():
+    from autograd_lite import draw_graph
+    x = Value([1.0, 2.0])
+    assert "op0 [label=\"**" in draw_graph(x ** np.array([2.0, 3.0])).source  # the ** op node
+
+
+def test_anomaly_names_user_code_in_a_folder_called_nn(tmp_path):
+    import subprocess
+    import sys
+    folder = tmp_path / "nn"
+    folder.mkdir()
+    (folder / "train.py").write_text(
+        "import autograd_lite as al\n"
+        "with al.detect_anomaly():\n"
+        "    al.Value([-1.0]).log()\n")
+    run = subprocess.run([sys.executable, "-W", "ignore", str(folder / "train.py")],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert "train.py:3" in run.stderr, run.stderr
