@@ -32,6 +32,7 @@ from matplotlib.animation import FuncAnimation, PillowWriter
 
 import nn
 from autograd_lite import no_grad
+from autograd_lite.references import cosine_post
 from _common import Stopwatch, parse_args, report, save_figure, save_loss_plot, train_full_batch
 
 N_POINTS = 50
@@ -56,13 +57,11 @@ def post_network(seed=42):
     """The post's 1-5-1 tanh network with its exact initial weights.
 
     The post draws column vectors w1, w2, b1 (5×1) and b2 (1×1) after
-    `np.random.seed(seed)`; `RandomState(seed)` replays that stream. nn.Linear
-    stores weight as (out, in), so w1 is the first layer's weight as drawn and
-    w2 enters the second layer transposed.
+    `np.random.seed(seed)` (transcribed in `cosine_post.initialize_weights`).
+    nn.Linear stores weight as (out, in), so w1 is the first layer's weight as
+    drawn and w2 enters the second layer transposed.
     """
-    draws = np.random.RandomState(seed)
-    w1, w2, b1 = (draws.normal(0.0, 1.0, size=(HIDDEN, 1)) for _ in range(3))
-    b2 = draws.normal(0.0, 1.0, size=(1, 1))
+    w1, b1, w2, b2 = cosine_post.initialize_weights(HIDDEN, seed).values()
     model = nn.Sequential(nn.Linear(1, HIDDEN), nn.Tanh(), nn.Linear(HIDDEN, 1), nn.Tanh())
     model[0].weight.data, model[0].bias.data = w1, b1.ravel()
     model[2].weight.data, model[2].bias.data = w2.T, b2.ravel()
@@ -109,14 +108,9 @@ def snake_network(rng):
     return nn.MLP([1, SNAKE_HIDDEN, 1], activation=nn.Snake(SNAKE_FREQUENCY), rng=rng)
 
 
-def predict(model, t):
-    with no_grad():
-        return model(t).data
-
-
 def extrapolation_errors(model, t_future):
     """RMSE and max |error| of the model against the true wave at the times t_future."""
-    error = predict(model, t_future) - target(t_future)
+    error = nn.predict(model, t_future) - target(t_future)
     return float(np.sqrt(np.mean(error ** 2))), float(np.max(np.abs(error)))
 
 
@@ -185,7 +179,7 @@ def main(argv=None):
     with Stopwatch("train"):
         losses, snapshots = train_post(model, t, y, max_epochs=400 if args.quick else MAX_EPOCHS,
                                        n_snapshots=8 if args.quick else 40)
-    prediction = predict(model, t)
+    prediction = nn.predict(model, t)
     report("initial_mse", losses[0])
     report("epochs_run", len(losses))
     report("final_mse", losses[-1])
@@ -205,8 +199,8 @@ def main(argv=None):
         report(f"extrap_rmse_{name}", rmse)
         report(f"extrap_max_error_{name}", max_error)
     t_all = np.linspace(0.0, 2.0, 400).reshape(-1, 1)
-    plot_beyond_the_data(t, y, [("tanh (the post's network)", t_all, predict(model, t_all), "--"),
-                                ("Snake, a = 2π", t_all, predict(snake, t_all), "--")],
+    plot_beyond_the_data(t, y, [("tanh (the post's network)", t_all, nn.predict(model, t_all), "--"),
+                                ("Snake, a = 2π", t_all, nn.predict(snake, t_all), "--")],
                          args.out, "cosine_extrapolation.png")
     return model
 

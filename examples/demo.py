@@ -13,7 +13,7 @@
    autograd_lite.references.cosine_post) against the engine's and against
    finite differences with `check_gradients`, and prints the report.
 
-Takes about half a minute (--quick: a few seconds).
+Takes about ten seconds (--quick: a few seconds).
 
     python examples/demo.py [--out out/] [--quick] [--seed 42]
 """

@@ -23,7 +23,7 @@ import numpy as np
 import nn
 from autograd_lite import no_grad
 from _common import Stopwatch, parse_args, report, save_loss_plot, train_full_batch
-from cosine_fit import (MAX_EPOCHS, make_data, plot_beyond_the_data, post_network, predict,
+from cosine_fit import (MAX_EPOCHS, make_data, plot_beyond_the_data, post_network,
                         target, train_post)
 
 WINDOW, HIDDEN, EPOCHS, LEARNING_RATE = 5, 16, 3000, 0.01
@@ -81,7 +81,7 @@ def main(argv=None):
 
     plain = post_network()
     train_post(plain, t, y, max_epochs=400 if args.quick else MAX_EPOCHS)
-    plain_prediction = predict(plain, t_future.reshape(-1, 1)).ravel()
+    plain_prediction = nn.predict(plain, t_future.reshape(-1, 1)).ravel()
 
     report("rnn_train_mse", losses[-1])
     for name, prediction in (("plain", plain_prediction), ("rnn", rnn_prediction)):
