@@ -168,13 +168,17 @@ class Module:
         for _, module in self.named_children():
             yield module
 
-    def named_modules(self, prefix=""):
-        """(qualified name, module) for this module and every descendant, each once."""
+    def named_modules(self, prefix="", remove_duplicate=True):
+        """(qualified name, module) for this module and every descendant.
+
+        A module used in several places is listed once, under its first name,
+        unless `remove_duplicate=False` (then under every name, as `state_dict` needs).
+        """
         seen = set()
         stack = [(prefix, self)]
         while stack:
             name, module = stack.pop()
-            if id(module) in seen:
+            if remove_duplicate and id(module) in seen:
                 continue
             seen.add(id(module))
             yield name, module
@@ -249,7 +253,7 @@ class Module:
     def _state_slots(self):
         """qualified name -> (owning module, registry name, attribute name), in PyTorch's order."""
         slots = OrderedDict()
-        for module_name, module in self.named_modules():
+        for module_name, module in self.named_modules(remove_duplicate=False):  # as PyTorch
             for registry in ("_parameters", "_buffers"):
                 for name, member in getattr(module, registry).items():
                     if member is not None:

@@ -168,3 +168,13 @@ def test_init_formulas_match_torch():
         for p, tp in zip(ours.parameters(), theirs.parameters()):
             for largest in (np.abs(p.data).max(), tp.detach().abs().max().item()):
                 assert 0.95 * bound < largest <= bound
+
+
+def test_a_layer_used_twice_appears_under_both_names_like_pytorch():
+    shared, theirs_shared = nn.Linear(3, 3), torch.nn.Linear(3, 3)
+    ours = nn.Sequential(shared, nn.Tanh(), shared)
+    theirs = torch.nn.Sequential(theirs_shared, torch.nn.Tanh(), theirs_shared)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    np.testing.assert_array_equal(shared.weight.data, theirs_shared.weight.detach().numpy())
+    assert len(list(ours.parameters())) == 2  # parameters() still lists each once
