@@ -98,7 +98,7 @@ def ones_(tensor):
 
 def _xavier_std(tensor, gain):
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    return gain * math.sqrt(2.0 / (fan_in + fan_out))
+    return gain * math.sqrt(2.0 / (fan_in + fan_out)) if fan_in + fan_out else 0.0  # empty: no draws
 
 
 def xavier_uniform_(tensor, gain=1.0, generator=None):
@@ -115,8 +115,8 @@ def xavier_normal_(tensor, gain=1.0, generator=None):
 def _kaiming_std(tensor, a, mode, nonlinearity):
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"kaiming init: mode must be 'fan_in' or 'fan_out', got {mode!r}")
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    return calculate_gain(nonlinearity, a) / math.sqrt(fan_in if mode == "fan_in" else fan_out)
+    fan = _calculate_fan_in_and_fan_out(tensor)[0 if mode == "fan_in" else 1]
+    return calculate_gain(nonlinearity, a) / math.sqrt(fan) if fan else 0.0  # empty: no draws
 
 
 def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):

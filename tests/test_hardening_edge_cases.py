@@ -72,3 +72,9 @@ def test_anomaly_names_user_code_in_a_folder_called_nn(tmp_path):
     run = subprocess.run([sys.executable, "-W", "ignore", str(folder / "train.py")],
                          capture_output=True, text=True, cwd=tmp_path)
     assert "train.py:3" in run.stderr, run.stderr
+
+
+def test_a_layer_with_no_inputs_initialises_and_runs():
+    layer = nn.Linear(0, 3)  # PyTorch allows it too: the output is the bias
+    assert layer.weight.shape == (3, 0)
+    np.testing.assert_array_equal(layer(np.ones((2, 0))).data, np.tile(layer.bias.data, (2, 1)))
