@@ -346,7 +346,10 @@ class _ModuleSequence(Module):
     def __getitem__(self, index):
         items = list(self._modules.items())
         if isinstance(index, slice):  # a new container of the same kind, keeping the names
-            return self._from_items(items[index])
+            part = self._from_items(items[index])
+            for name, module in items[index]:  # the layers still live in this model: keep
+                module._set_qualname(_join(self._qualname, name))  # their names from it
+            return part
         return items[index][1]
 
     def __setitem__(self, index, module):

@@ -265,3 +265,15 @@ def test_mlp_state_dict_round_trip_property(sizes):
     copy.load_state_dict(model.state_dict())
     x = np.linspace(-1, 1, 3 * sizes[0]).reshape(3, sizes[0])
     np.testing.assert_array_equal(copy(x).data, model(x).data)
+
+
+def test_slicing_a_sequential_keeps_the_models_own_parameter_names():
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
+
+    model = Model()
+    part = model.net[1:]
+    assert model.net[2].weight.name == "net.2.weight"  # a slice is a view, not a move
+    assert list(part.state_dict()) == ["2.weight", "2.bias"]
