@@ -68,12 +68,22 @@ class RNN(Module):
     def _describe(self):
         return self._named(f"RNN({self.input_size}→{self.hidden_size})")
 
-    def _step(self, k, x_t, h):
-        """One time step of layer k: the new hidden state from input x_t and the previous one."""
-        pre = x_t @ getattr(self, f"weight_ih_l{k}").T + h @ getattr(self, f"weight_hh_l{k}").T
+    def _layer(self, k, inputs, h):
+        """Layer k over all time steps: h_t = f(x_t W_ih^T + b_ih + b_hh + h_{t-1} W_hh^T).
+
+        The input part does not depend on h, so it is one matmul for all steps;
+        only the recurrent part runs step by step. Returns (outputs, last h).
+        """
+        projected = inputs @ getattr(self, f"weight_ih_l{k}").T  # (L, N, hidden)
         if self.bias:
-            pre = pre + getattr(self, f"bias_ih_l{k}") + getattr(self, f"bias_hh_l{k}")
-        return pre.tanh() if self.nonlinearity == "tanh" else pre.relu()
+            projected = projected + (getattr(self, f"bias_ih_l{k}") + getattr(self, f"bias_hh_l{k}"))
+        recurrent = getattr(self, f"weight_hh_l{k}").T
+        outputs = []
+        for t in range(inputs.shape[0]):
+            pre = projected[t] + h @ recurrent
+            h = pre.tanh() if self.nonlinearity == "tanh" else pre.relu()
+            outputs.append(h)
+        return stack(outputs), h
 
     def forward(self, x, h0=None):
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
@@ -91,17 +101,11 @@ class RNN(Module):
             raise ValueError(f"{self._describe()}: expected at least one time step, got input of "
                              f"shape {x.shape}")
         h0 = self._initial_state(h0, batch, unbatched, x.dtype)
-        layer_input = [x[t] for t in range(steps)]
-        last_states = []
+        output, last_states = x, []
         for k in range(self.num_layers):
-            h = h0[k]
-            outputs = []
-            for x_t in layer_input:
-                h = self._step(k, x_t, h)
-                outputs.append(h)
+            output, h = self._layer(k, output, h0[k])
             last_states.append(h)
-            layer_input = outputs
-        output, h_n = stack(layer_input), stack(last_states)
+        h_n = stack(last_states)
         if unbatched:
             return output.reshape(steps, self.hidden_size), h_n.reshape(self.num_layers, self.hidden_size)
         return (output.swapaxes(0, 1) if self.batch_first else output), h_n
