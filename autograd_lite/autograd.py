@@ -119,9 +119,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
             if create_graph:
                 ans, saved = node, args
             else:  # the raw arrays, as the forward saw them (see apply)
-                ans, saved = node._data, [
-                    a._data if isinstance(a, Value) else
-                    a.item() if isinstance(a, np.generic) else a for a in args]
+                ans, saved = node._data, [a._data if isinstance(a, Value) else a for a in args]
             vjps = prim.vjps
             for index, parent in enumerate(args):
                 if not isinstance(parent, Value) or not parent.requires_grad:
@@ -212,8 +210,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     for i, x in enumerate(inputs):
         if not x.requires_grad:
             raise RuntimeError(f"grad: input {i} (shape {x.shape}) does not require grad")
-    live = [o for o in outputs if o.requires_grad]
-    if not live and not allow_unused:
+    if not allow_unused and not any(o.requires_grad for o in outputs):
         raise RuntimeError(
             "grad: no output requires grad (they were made from constants only, or under "
             "no_grad()), so no input was used; pass allow_unused=True to get None for each")
@@ -222,7 +219,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     seeds = _seed_grads(outputs, grad_outputs, create_graph)
     pairs = [(o, s) for o, s in zip(outputs, seeds) if o.requires_grad]
     found = _run([o for o, _ in pairs], [s for _, s in pairs], retain_graph, create_graph,
-                 inputs) if live else [None] * len(inputs)
+                 inputs) if pairs else [None] * len(inputs)
     result = []
     for i, (x, g) in enumerate(zip(inputs, found)):
         if g is None:

@@ -87,7 +87,7 @@ _NO_KWARGS = {}  # shared by every op called without keyword arguments (never mu
 
 def apply(prim, args, kwargs):
     """Run `prim` forward on the inputs' data and record it if any input needs grad."""
-    datas, versions, needs_grad = [], [], False
+    datas, versions, needs_grad, scalars = [], [], False, False
     for a in args:
         if isinstance(a, Value):
             datas.append(a._data)
@@ -96,8 +96,12 @@ def apply(prim, args, kwargs):
         else:
             # numpy scalars become Python numbers, which numpy treats as weakly typed:
             # float32 * np.float64(2) stays float32, as float32 * 2.0 does
-            datas.append(a.item() if isinstance(a, np.generic) else a)
+            if isinstance(a, np.generic):
+                a, scalars = a.item(), True
+            datas.append(a)
             versions.append(0)
+    if scalars:  # record the converted constants, so backward sees what forward saw
+        args = tuple(a if isinstance(a, Value) else d for a, d in zip(args, datas))
     try:
         out = prim.forward(*datas, **kwargs)
     except (ValueError, IndexError) as error:
