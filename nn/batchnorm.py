@@ -31,9 +31,8 @@ class BatchNorm1d(Module):
         self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
 
     def forward(self, x):
-        name = self._named(f"BatchNorm1d({self.num_features})")
         if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
-            raise ValueError(f"{name}: expected input of shape "
+            raise ValueError(f"{self._describe()}: expected input of shape "
                              f"(N, {self.num_features}) or (N, {self.num_features}, L), "
                              f"got shape {x.shape}")
         axes = (0,) if x.ndim == 2 else (0, 2)
@@ -41,18 +40,23 @@ class BatchNorm1d(Module):
         if self.training:
             count = x.size // self.num_features
             if count < 2:
-                raise ValueError(f"{name}: expected more than 1 value per channel when "
+                raise ValueError(f"{self._describe()}: expected more than 1 value per channel when "
                                  f"training, got input of shape {x.shape}")
             mean = x.mean(axis=axes, keepdims=True)
-            var = x.var(axis=axes, keepdims=True)
+            centred = x - mean  # reused by the variance and the output
+            var = (centred * centred).mean(axis=axes, keepdims=True)  # biased, as PyTorch
             self._update_running_stats(mean.data.reshape(-1), var.data.reshape(-1), count)
         else:
             mean = self.running_mean.reshape(channel).astype(x.dtype, copy=False)
+            centred = x - mean
             var = self.running_var.reshape(channel).astype(x.dtype, copy=False)
-        y = (x - mean) / (var + self.eps) ** 0.5
+        y = centred / (var + self.eps) ** 0.5
         if self.affine:
             y = y * self.weight.reshape(channel) + self.bias.reshape(channel)
         return y
+
+    def _describe(self):
+        return self._named(f"BatchNorm1d({self.num_features})")
 
     def _update_running_stats(self, mean, biased_var, count):
         self.num_batches_tracked = self.num_batches_tracked + 1

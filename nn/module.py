@@ -33,9 +33,6 @@ class Parameter(Value):
 
     __slots__ = ()
 
-    def __init__(self, data, requires_grad=True, name=None):
-        super().__init__(data, requires_grad=requires_grad, name=name)
-
     def __repr__(self):
         return "Parameter(" + super().__repr__()[len("Value("):]
 

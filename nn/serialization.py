@@ -83,7 +83,7 @@ def save(obj, path):
 
 # what zipfile and numpy raise for damaged bytes; a flipped bit in a zip header can also read
 # as an unsupported zip version or compression method, or as an encrypted entry
-_CORRUPT = (zipfile.BadZipFile, EOFError, ValueError, OSError, zlib.error, KeyError,
+_CORRUPT = (zipfile.BadZipFile, EOFError, OSError, zlib.error, KeyError,  # ValueError: caught first
             NotImplementedError, RuntimeError)
 
 
