@@ -19,13 +19,19 @@ from .value import Value
 retained = weakref.WeakValueDictionary()
 
 
-def _check_versions(node, record):
-    """Raise if an array that `node`'s op saved for backward was changed in place since."""
+def _saved_inputs(node, args, versions):
+    """The raw arrays `node`'s op saw, after checking that none was changed in place since."""
     if node._version:
         raise _version_error(node, "its output", node, 0)
-    for parent, saved in zip(record[1], record[3]):
-        if isinstance(parent, Value) and parent._version != saved:
-            raise _version_error(node, "its input", parent, saved, record[1])
+    saved = []
+    for parent, version in zip(args, versions):
+        if isinstance(parent, Value):
+            if parent._version != version:
+                raise _version_error(node, "its input", parent, version, args)
+            saved.append(parent._data)
+        else:
+            saved.append(parent)
+    return saved
 
 
 def _freed_error(node):
@@ -97,10 +103,11 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
             heapq.heappush(waiting, (-root._order, key, root))
         borrowed.add(key)
     to_store, used = [], []  # applied after the pass: (value, gradient, borrowed), ops to free
+    pop, push = heapq.heappop, heapq.heappush
     recording, _grad_state.enabled = _grad_state.enabled, create_graph  # vjps record only for create_graph
     try:
         while waiting:
-            node = heapq.heappop(waiting)[2]
+            node = pop(waiting)[2]
             key = id(node)
             g = grads.pop(key)
             record = node._node
@@ -111,15 +118,15 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
                 to_store.append((node, g, key in borrowed))
             if record is None:
                 continue
-            prim, args, kwargs, _ = record
+            prim, args, kwargs, versions = record
             if args is None:
                 raise _freed_error(node)
-            _check_versions(node, record)
+            saved = _saved_inputs(node, args, versions)
             used.append(node)
             if create_graph:
                 ans, saved = node, args
-            else:  # the raw arrays, as the forward saw them (see apply)
-                ans, saved = node._data, [a._data if isinstance(a, Value) else a for a in args]
+            else:
+                ans = node._data
             vjps = prim.vjps
             for index, parent in enumerate(args):
                 if not isinstance(parent, Value) or not parent.requires_grad:
@@ -136,7 +143,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
                 old = grads.get(key)
                 if old is None:
                     grads[key] = pg
-                    heapq.heappush(waiting, (-parent._order, key, parent))
+                    push(waiting, (-parent._order, key, parent))
                     if create_graph or pg is g or pg.base is not None:
                         borrowed.add(key)
                 else:
@@ -169,7 +176,7 @@ def _seed_grads(outputs, grads, create_graph):
                     f"grad can be implicitly created only for scalar outputs, but the output has "
                     f"shape {out.shape}; pass grad= (an array of that shape), or reduce it first, "
                     f"e.g. out.sum().backward()")
-            g = np.ones(out.shape, dtype=out.dtype)
+            g = np.ones(out.shape, dtype=out.dtype) if out.ndim else np.array(1.0, dtype=out.dtype)
         else:
             if isinstance(g, Value):
                 g = g if create_graph else g._data

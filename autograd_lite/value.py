@@ -369,7 +369,7 @@ class Value:
     def flatten(self): return ops.reshape(self, shape=(-1,))
 
 
-_OPERANDS_V = _OPERANDS + (Value,)
+_OPERANDS_V = (Value,) + _OPERANDS  # a Value first: most operands are one
 
 
 def _raw(x):

@@ -3,6 +3,7 @@
     python benchmarks/run.py                      # everything, 5 repeats
     python benchmarks/run.py --quick              # tiny sizes: proves it works in seconds
     python benchmarks/run.py --workloads 1,4 --engines ours,torch --repeat 3
+    python benchmarks/run.py --repeat 2 --rounds 4  # engines take turns: fairer on a busy machine
     python benchmarks/run.py --out results.json   # or results.md for the markdown
 
 Each (workload, engine) runs in a fresh subprocess with one BLAS/OpenMP
@@ -105,8 +106,24 @@ def _variants(engine):
     return json.loads(done.stdout)
 
 
-def measure(workload_ids, engines, repeat, quick, memory=True, log=print):
-    """Run everything; returns {"runs": [...], "skipped": {engine: why}}."""
+def _merge(run, more):
+    """Add a later round's report to `run` (an error in any round stands)."""
+    if "error" in run or "error" in more:
+        run.setdefault("error", more.get("error"))
+        run.pop("times", None)
+        return
+    run["times"] += more["times"]
+    run["result"] = more["result"]
+    run["rss_delta"] = max(run["rss_delta"], more["rss_delta"])
+
+
+def measure(workload_ids, engines, repeat, quick, memory=True, log=print, rounds=1):
+    """Run everything; returns {"runs": [...], "skipped": {engine: why}}.
+
+    With `rounds` > 1 the engines of a workload take turns, round after round
+    (`repeat` runs each per round), so a slow spell of the machine hits all of
+    them alike instead of whichever engine happened to run then.
+    """
     timeout = 120 if quick else 900
     runs, skipped, available = [], {}, {}
     for engine in engines:
@@ -117,18 +134,24 @@ def measure(workload_ids, engines, repeat, quick, memory=True, log=print):
             available[engine] = found
     for workload in workload_ids:
         kind = workloads.WORKLOADS[workload][1]
-        for engine, variants in available.items():
-            for variant, kinds in variants.items():
-                if kind not in kinds:
-                    continue
+        jobs = [(engine, variant) for engine, variants in available.items()
+                for variant, kinds in variants.items() if kind in kinds]
+        done = {}
+        for round_ in range(rounds):
+            for engine, variant in jobs:
                 args = [engine, variant, workload, str(repeat)] + (["--quick"] if quick else [])
-                run = {"workload": workload, "engine": variant, **_spawn(args, timeout)}
+                report = _spawn(args, timeout)
+                if variant in done:
+                    _merge(done[variant], report)
+                    continue
+                run = done[variant] = {"workload": workload, "engine": variant, **report}
                 if memory and workload in workloads.MEMORY_WORKLOADS and "error" not in run \
                         and engine in TRACEMALLOC_ENGINES:
                     run.update(_spawn(args + ["--memory"], timeout))
-                log(f"  {workload:>5} {variant:<13} " + (
-                    run["error"] if "error" in run else f"{statistics.median(run['times']):.4f} s"))
-                runs.append(run)
+        for variant, run in done.items():
+            log(f"  {workload:>5} {variant:<13} " + (
+                run["error"] if "error" in run else f"{statistics.median(run['times']):.4f} s"))
+            runs.append(run)
     return {"runs": runs, "skipped": skipped}
 
 
@@ -226,7 +249,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="tiny sizes and steps")
     parser.add_argument("--workloads", default=",".join(workloads.WORKLOADS))
     parser.add_argument("--engines", default=",".join(ENGINES))
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per process")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="engines take turns this many times (repeat runs each per turn)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
     parser.add_argument("--out", help="write results: .json for raw data, anything else markdown")
     parser.add_argument("--child", nargs=4, metavar=("ENGINE", "VARIANT", "WORKLOAD", "REPEAT"),
@@ -242,8 +267,9 @@ def main(argv=None):
         unknown = [x for x in (workload_ids if name == "workload" else engines) if x not in known]
         if unknown:
             parser.error(f"unknown {name}(s) {unknown}; choose from {sorted(known)}")
-    print(f"# {machine()}; repeat {args.repeat}{', quick' if args.quick else ''}")
-    report = measure(workload_ids, engines, args.repeat, args.quick, not args.no_memory)
+    print(f"# {machine()}; repeat {args.repeat}, rounds {args.rounds}{', quick' if args.quick else ''}")
+    report = measure(workload_ids, engines, args.repeat, args.quick, not args.no_memory,
+                     rounds=args.rounds)
     report["machine"] = machine()
     text = markdown(report)
     print(text)

@@ -4,7 +4,7 @@
 
 One process runs workload 8's loop in alternating blocks, with the engine as
 shipped and with its backward version check removed (benchmarks/engines/ours.py
-`_VersionCheckRemoved`: the engine's per-op `_check_versions` made a no-op).
+`_VersionCheckRemoved`: the engine's per-op `_saved_inputs` without its check).
 Alternating in one process cancels the drift
 of a shared machine that separate processes suffer from. Reports the median
 time per 10,000 iterations of each and their ratio. The version tuple that

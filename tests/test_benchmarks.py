@@ -94,3 +94,25 @@ def test_version_check_comparison_removes_only_the_check():
     x.data = x.data + 1.0
     with pytest.raises(RuntimeError, match="modified in place"):
         y.backward()
+
+
+def test_rounds_interleave_engines_and_pool_their_runs(monkeypatch):
+    spawned = []
+
+    def fake_spawn(args, timeout):
+        spawned.append(args[1])
+        return {"times": [float(len(spawned))], "result": {"loss": 1.0}, "rss_delta": 0}
+
+    monkeypatch.setattr(run, "_spawn", fake_spawn)
+    monkeypatch.setattr(run, "_variants", lambda engine: {engine: ["overhead"]})
+    report = run.measure(["8"], ["ours", "numpy"], repeat=1, quick=True, rounds=3,
+                         memory=False, log=lambda line: None)
+    assert spawned == ["ours", "numpy"] * 3  # the engines take turns, round after round
+    assert _final(report, "8", "ours")["times"] == [1.0, 3.0, 5.0]
+    assert _final(report, "8", "numpy")["times"] == [2.0, 4.0, 6.0]
+
+
+def test_an_error_in_any_round_is_kept():
+    run_ = {"workload": "8", "engine": "ours", "times": [1.0], "result": {}, "rss_delta": 0}
+    run._merge(run_, {"error": "RuntimeError: boom"})
+    assert run_["error"] == "RuntimeError: boom" and "times" not in run_
