@@ -14,7 +14,7 @@ from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from .gradient_flow import plot_gradient_flow
 from .graph import draw_graph, save_graph
-from .ops import concatenate, maximum, minimum, stack, where
+from .ops import concatenate, linear, maximum, minimum, stack, where
 from .seeding import default_generator, manual_seed
 from .value import Value
 
@@ -24,7 +24,7 @@ __all__ = [
     "Value", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
     "is_grad_enabled", "gradcheck", "gradgradcheck", "numerical_grad", "GradcheckError",
     "detect_anomaly", "AnomalyError", "manual_seed", "default_generator",
-    "concatenate", "stack", "where", "maximum", "minimum", "softmax", "log_softmax",
+    "concatenate", "stack", "where", "maximum", "minimum", "linear", "softmax", "log_softmax",
     "conv2d", "max_pool2d",
     "check_gradients", "GradientReport",
     "draw_graph", "save_graph", "plot_gradient_flow",

@@ -138,6 +138,27 @@ def _matmul_vjp_b(g, ans, a, b):
 
 matmul = primitive("matmul", np.matmul, _matmul_vjp_a, _matmul_vjp_b)
 
+
+def _rows(a):
+    """`a` as a matrix: one row per position along all but its last axis."""
+    if a.ndim == 2:
+        return a
+    return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
+
+
+def _linear_forward(x, weight, bias=None):
+    out = x @ weight.T
+    return out if bias is None else out + bias
+
+
+# x @ weight.T + bias as one op (what nn.Linear computes): one record and one backward
+# step instead of three (transpose, matmul, add). The bias gradient is g, summed to
+# the bias's shape by the engine; weight's sums over every leading axis of x.
+linear = primitive("linear", _linear_forward,
+                   lambda g, ans, x, weight, bias=None: g @ weight,
+                   lambda g, ans, x, weight, bias=None: _rows(g).T @ _rows(x),
+                   lambda g, ans, x, weight, bias=None: g)
+
 # --- elementwise functions ----------------------------------------------------------
 exp = primitive("exp", np.exp, lambda g, ans, x: g * ans)
 log = primitive("log", np.log, lambda g, ans, x: g / x)

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from autograd_lite import conv2d, default_generator, max_pool2d
+from autograd_lite import conv2d, default_generator, linear, max_pool2d
 from autograd_lite.functional import _pair
 
 from . import init
@@ -51,8 +51,8 @@ class Linear(Module):
             name = self._named(f"Linear({self.in_features}→{self.out_features})")
             raise ValueError(f"{name}: expected input with last dimension {self.in_features}, "
                              f"got shape {x.shape}")
-        y = x @ self.weight.T
-        return y + self.bias if self.bias is not None else y
+        bias = self.bias
+        return linear(x, self.weight) if bias is None else linear(x, self.weight, bias)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -67,11 +67,13 @@ class Module:
             f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
-        args = tuple(_wrap_input(a) for a in args)
-        kwargs = {k: _wrap_input(v) for k, v in kwargs.items()}
+        args = tuple(map(_wrap_input, args))
+        if kwargs:
+            kwargs = {k: _wrap_input(v) for k, v in kwargs.items()}
         output = self.forward(*args, **kwargs)
+        label = self._call_label  # a function: the text is built only if a picture needs it
         for out in (output if isinstance(output, tuple) else (output,)):
-            record_module_call(self._call_label, args, out)  # the label is built only if drawn
+            record_module_call(label, args, out)
         return output
 
     def _call_label(self):
@@ -99,9 +101,10 @@ class Module:
             super().__setattr__(name, value)
 
     def __getattr__(self, name):  # only called when ordinary lookup fails
+        attributes = self.__dict__
         for registry in ("_parameters", "_buffers", "_modules"):
-            found = self.__dict__.get(registry, {})
-            if name in found:
+            found = attributes.get(registry)
+            if found is not None and name in found:
                 return found[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 

@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from autograd_lite import stack
+from autograd_lite import linear, stack
 
 from . import init
 from .module import Module, Parameter
@@ -74,9 +74,12 @@ class RNN(Module):
         The input part does not depend on h, so it is one matmul for all steps;
         only the recurrent part runs step by step. Returns (outputs, last h).
         """
-        projected = inputs @ getattr(self, f"weight_ih_l{k}").T  # (L, N, hidden)
-        if self.bias:
-            projected = projected + (getattr(self, f"bias_ih_l{k}") + getattr(self, f"bias_hh_l{k}"))
+        weight = getattr(self, f"weight_ih_l{k}")
+        if self.bias:  # (L, N, hidden)
+            both = getattr(self, f"bias_ih_l{k}") + getattr(self, f"bias_hh_l{k}")
+            projected = linear(inputs, weight, both)
+        else:
+            projected = linear(inputs, weight)
         recurrent = getattr(self, f"weight_hh_l{k}").T
         outputs = []
         for t in range(inputs.shape[0]):

@@ -196,6 +196,34 @@ def test_matmul_including_vectors_and_batch_broadcasting(a_shape, b_shape, seed)
     check(lambda a, b: a @ b, values(seed, a_shape), values(seed + 1, b_shape), second=True)
 
 
+
+# x @ weight.T + bias as one op (nn.Linear's), for inputs with any number of leading axes
+LINEAR_SHAPES = [((3,), (2, 3), (2,)), ((4, 3), (2, 3), (2,)), ((2, 4, 3), (2, 3), (2,)),
+                 ((4, 3), (2, 3), None), ((4, 3), (2, 3), (1,)), ((4, 3), (2, 3), (4, 2)),
+                 ((1, 1), (1, 1), (1,))]
+
+
+@pytest.mark.parametrize("x_shape,w_shape,b_shape", LINEAR_SHAPES)
+@second_order
+@given(seed=seeds)
+def test_linear_equals_matmul_with_the_transpose_plus_bias(x_shape, w_shape, b_shape, seed):
+    arrays = [values(seed, x_shape), values(seed + 1, w_shape)]
+    if b_shape is not None:
+        arrays.append(values(seed + 2, b_shape))
+    out = ag.linear(*[Value(a) for a in arrays])
+    expected = arrays[0] @ arrays[1].T + (arrays[2] if b_shape is not None else 0.0)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+    check(lambda *inputs: ag.linear(*inputs), *arrays, second=True)
+
+
+def test_linear_takes_constant_inputs_and_names_itself_in_shape_errors():
+    x, w, b = np.ones((4, 3)), Value(np.ones((2, 3))), Value(np.zeros(2))
+    ag.linear(x, w, b).sum().backward()
+    np.testing.assert_allclose(w.grad, np.full((2, 3), 4.0))
+    np.testing.assert_allclose(b.grad, [4.0, 4.0])
+    with pytest.raises(ValueError, match=r"linear: invalid input shapes \(4, 3\), \(2, 4\)"):
+        ag.linear(x, Value(np.ones((2, 4))))
+
 # --- reductions ----------------------------------------------------------------------
 @st.composite
 def shape_and_axis(draw, shapes=shapes):

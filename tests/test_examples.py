@@ -171,7 +171,7 @@ def test_demo(tmp_path):
     if HAVE_DOT:
         svg = ElementTree.parse(tmp_path / "demo_graph.svg").getroot()
         texts = {t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")}
-        assert {"loss", "0.weight", "2.bias", "tanh", "@"} <= texts  # named values, ops
+        assert {"loss", "0.weight", "2.bias", "tanh", "linear"} <= texts  # named values, ops
         assert "0: Linear(in_features=1, out_features=5, bias=True)" in texts  # layer boxes
     else:
         assert (tmp_path / "demo_graph.dot").is_file()

@@ -160,7 +160,7 @@ def test_detect_anomaly_catches_nan_data_at_the_first_op_that_sees_it():
     x = Value([[np.nan, 1.0], [2.0, 3.0]])
     layer = nn.Linear(2, 2)
     with detect_anomaly():
-        with pytest.raises(AnomalyError, match=r"op 'matmul' produced nan in its forward output "
+        with pytest.raises(AnomalyError, match=r"op 'linear' produced nan in its forward output "
                                                r"\(its inputs were already not finite\).*"
                                                r"test_hardening_bad_input.py:\d+"):
             layer(x)
