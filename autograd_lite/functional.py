@@ -67,10 +67,9 @@ def conv2d(x, w, b=None, stride=1, padding=0):
     patches = ops.windows(x, size=(kh, kw), stride=stride)          # N, C, OH, OW, KH, KW
     oh, ow = patches.shape[2], patches.shape[3]
     columns = patches.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * kh * kw)
-    out = columns @ ops.reshape(w, shape=(o, c * kh * kw)).T        # N*OH*OW, O
-    if b is not None:
-        out = out + b
-    return out.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
+    matrix = ops.reshape(w, shape=(o, c * kh * kw))
+    out = ops.linear(columns, matrix) if b is None else ops.linear(columns, matrix, b)  # N*OH*OW, O
+    return ops.contiguous(out.reshape(n, oh, ow, o).transpose(0, 3, 1, 2))
 
 
 def max_pool2d(x, kernel_size, stride=None):
@@ -86,9 +85,4 @@ def max_pool2d(x, kernel_size, stride=None):
     n, c, h, w = x.shape
     if h < kh or w < kw:
         raise ValueError(f"max_pool2d: kernel {kh}x{kw} is larger than the input (shape {x.shape})")
-    if stride == (kh, kw):  # windows side by side: split each spatial axis in two instead
-        oh, ow = h // kh, w // kw
-        if (oh * kh, ow * kw) != (h, w):
-            x = x[:, :, :oh * kh, :ow * kw]  # the rows and columns no window reaches
-        return x.reshape(n, c, oh, kh, ow, kw).max(axis=(3, 5))
-    return ops.windows(x, size=(kh, kw), stride=stride).max(axis=(4, 5))
+    return ops.max_pool(x, size=(kh, kw), stride=stride)

@@ -264,6 +264,10 @@ reshape = primitive("reshape", lambda x, shape: np.reshape(x, shape),
                     lambda g, ans, x, shape: g.reshape(np.shape(x)))
 
 
+# a C-ordered copy (PyTorch's .contiguous()): numpy runs much faster over contiguous
+# arrays than over transposed views with short rows, e.g. the output of conv2d
+contiguous = primitive("contiguous", np.ascontiguousarray, lambda g, ans, x: g)
+
 def _transpose_vjp(g, ans, x, axes):
     if axes is None:
         return g.transpose()
@@ -366,3 +370,30 @@ windows = primitive("windows", _windows_forward,
                         fold(g, size=size, stride=stride, shape=np.shape(x)))
 fold = primitive("fold", _fold_forward,
                  lambda g, ans, x, size, stride, shape: windows(g, size=size, stride=stride))
+
+
+# --- max pooling: a running maximum over each window offset ------------------------
+def _window_offsets(x, size, stride):
+    """For each offset (i, j) inside a window, that element of every window: (N, C, OH, OW) views.
+
+    numpy reduces tiny axes slowly (a 2x2 max over axes of length 2 is an inner loop
+    of two elements), so pooling takes elementwise maxima of these views instead.
+    """
+    (kh, kw), (sh, sw) = size, stride
+    oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+    return [x[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+            for i in range(kh) for j in range(kw)]
+
+
+def _max_pool_vjp(g, ans, x, size, stride):
+    # each window's gradient goes to its maximum; tied maxima share it equally (as `max` does)
+    hits = [_like(part == _raw(ans), g) for part in _window_offsets(_raw(x), size, stride)]
+    share = g / builtins.sum(hits)
+    pieces = stack_(*[share * hit for hit in hits], axis=-1)  # (N, C, OH, OW, KH*KW)
+    return fold(pieces.reshape(tuple(ans.shape) + tuple(size)), size=size, stride=stride,
+                shape=np.shape(x))
+
+
+max_pool = primitive("max_pool2d",
+                     lambda x, size, stride: functools.reduce(np.maximum, _window_offsets(x, size, stride)),
+                     _max_pool_vjp)

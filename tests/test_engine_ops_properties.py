@@ -494,3 +494,16 @@ def test_max_pool2d(n, c, h, w, kernel, stride, seed):
                           for b in range(c)] for a in range(n)])
     np.testing.assert_array_equal(out.data, expected)
     check(lambda v: ag.max_pool2d(v, kernel, stride), x, second=True)
+
+
+def test_contiguous_copies_to_c_order_and_passes_the_gradient_through():
+    x = Value(np.arange(6.0).reshape(2, 3))
+    y = ag.ops.contiguous(x.T)
+    assert y.data.flags.c_contiguous and y.op == "contiguous"
+    np.testing.assert_array_equal(y.data, x.data.T)
+    (y * np.arange(6.0).reshape(3, 2)).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.arange(6.0).reshape(3, 2).T)
+    # conv2d's output (a channels-last product moved to NCHW) comes back C-ordered: the ops
+    # after it (ReLU, pooling, their backward) run over contiguous arrays
+    out = ag.conv2d(Value(np.ones((2, 1, 5, 5))), Value(np.ones((3, 1, 2, 2))))
+    assert out.shape == (2, 3, 4, 4) and out.data.flags.c_contiguous
