@@ -155,7 +155,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
         _store_grad(value, g, is_borrowed)
     if not retain_graph:
         for node in used:
-            node._node = (node._node[0], None, None, None)
+            node._node = node._node[0].freed
     return found
 
 

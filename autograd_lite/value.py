@@ -35,10 +35,11 @@ class Primitive:
     where the backward is itself recorded).
     """
 
-    __slots__ = ("name", "forward", "vjps")
+    __slots__ = ("name", "forward", "vjps", "freed")
 
     def __init__(self, name, forward, vjps):
         self.name, self.forward, self.vjps = name, forward, vjps
+        self.freed = (self, None, None, None)  # the record of an output whose graph was freed
 
     def __repr__(self):
         return f"<primitive {self.name}>"
