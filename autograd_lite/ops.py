@@ -268,6 +268,7 @@ reshape = primitive("reshape", lambda x, shape: np.reshape(x, shape),
 # arrays than over transposed views with short rows, e.g. the output of conv2d
 contiguous = primitive("contiguous", np.ascontiguousarray, lambda g, ans, x: g)
 
+
 def _transpose_vjp(g, ans, x, axes):
     if axes is None:
         return g.transpose()

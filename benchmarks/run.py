@@ -174,21 +174,31 @@ def _mib(n):
     return f"{n / 2**20:.1f}" if n is not None else "n/a"
 
 
+def _fastest(runs, workload, engine):
+    run = _find(runs, workload, engine)
+    return min(run["times"]) if run and "times" in run else None
+
+
 def _target_rows(runs):
+    """One row per target: the verdict is on the ratio of medians (the issue's rule); the
+    ratio of the fastest runs is shown beside it, as the less noise-prone estimate."""
     rows = []
     for workload, baseline, limit in TARGETS:
         ours, base = _median(runs, workload, "ours"), _median(runs, workload, baseline)
         if base is None or (ours is None and _find(runs, workload, "ours") is None):
             continue
         ratio = ours / base if ours is not None else None
+        fastest = (_fastest(runs, workload, "ours") / _fastest(runs, workload, baseline)
+                   if ratio is not None else None)
         verdict = "PASS" if ratio is not None and ratio <= limit else "MISS"
         rows.append(f"| {workload} | ours/{baseline} ≤ {limit} | "
-                    f"{f'{ratio:.2f}' if ratio is not None else 'fails'} | {verdict} |")
+                    f"{f'{ratio:.2f}' if ratio is not None else 'fails'} | "
+                    f"{f'{fastest:.2f}' if fastest is not None else ''} | {verdict} |")
     workload, baseline, limit = MEMORY_TARGET
     ours, base = _find(runs, workload, "ours"), _find(runs, workload, baseline)
     if ours and base and ours.get("tracemalloc_peak") and base.get("tracemalloc_peak"):
         ratio = ours["tracemalloc_peak"] / base["tracemalloc_peak"]
-        rows.append(f"| {workload} | peak memory ours/{baseline} ≤ {limit} | {ratio:.2f} | "
+        rows.append(f"| {workload} | peak memory ours/{baseline} ≤ {limit} | {ratio:.2f} | | "
                     f"{'PASS' if ratio <= limit else 'MISS'} |")
     return rows
 
@@ -207,8 +217,9 @@ def markdown(report):
         ratio = f"{ours / median:.2f}" if ours is not None else ""
         lines.append(f"| {workload} | {engine} | {median:.4f} | {min(run['times']):.4f} | "
                      f"{ratio} | {_numbers(run['result'])} |")
-    lines += ["", "Targets (issue 7):", "", "| workload | target | measured | result |",
-              "|---|---|---:|---|"] + _target_rows(runs)
+    lines += ["", "Targets (issue 7):", "",
+              "| workload | target | ratio of medians | ratio of fastest runs | result |",
+              "|---|---|---:|---:|---|"] + _target_rows(runs)
     memory = [r for r in runs if r["workload"] in workloads.MEMORY_WORKLOADS and "times" in r]
     if memory:
         lines += ["", "Peak memory during training (MiB):", "",

@@ -116,3 +116,9 @@ def test_an_error_in_any_round_is_kept():
     run_ = {"workload": "8", "engine": "ours", "times": [1.0], "result": {}, "rss_delta": 0}
     run._merge(run_, {"error": "RuntimeError: boom"})
     assert run_["error"] == "RuntimeError: boom" and "times" not in run_
+
+
+def test_a_target_row_judges_the_medians_and_shows_the_fastest_runs_too():
+    runs = [{"workload": "1", "engine": "ours", "times": [1.0, 3.0, 2.0], "result": {}},
+            {"workload": "1", "engine": "torch", "times": [4.0, 5.0, 2.5], "result": {}}]
+    assert run._target_rows(runs) == ["| 1 | ours/torch ≤ 0.6 | 0.50 | 0.40 | PASS |"]
