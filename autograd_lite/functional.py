@@ -33,8 +33,8 @@ def softmax(x, axis=-1):
 
 
 def log_softmax(x, axis=-1):
-    """x - logsumexp(x) along `axis`: stable for any logits."""
-    return x - ops.logsumexp(x, axis=axis, keepdims=True)
+    """x - logsumexp(x) along `axis`: stable for any logits (one primitive, see ops.py)."""
+    return ops.log_softmax(x, axis=axis)
 
 
 def _check_4d(op, name, x):

@@ -259,6 +259,12 @@ def _logsumexp_vjp(g, ans, x, axis=None, keepdims=False):
 
 logsumexp = primitive("logsumexp", _logsumexp_forward, _logsumexp_vjp)
 
+# x - logsumexp(x) as one op (every cross-entropy loss takes it): its vjp, g - softmax * sum(g),
+# is one step instead of the subtraction's and logsumexp's with a sum in between
+log_softmax = primitive(
+    "log_softmax", lambda x, axis=-1: x - _logsumexp_forward(x, axis=axis, keepdims=True),
+    lambda g, ans, x, axis=-1: g - exp(ans) * sum(g, axis=axis, keepdims=True))
+
 # --- shape and indexing -------------------------------------------------------------
 reshape = primitive("reshape", lambda x, shape: np.reshape(x, shape),
                     lambda g, ans, x, shape: g.reshape(np.shape(x)))
