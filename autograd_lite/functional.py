@@ -67,8 +67,7 @@ def conv2d(x, w, b=None, stride=1, padding=0):
     patches = ops.windows(x, size=(kh, kw), stride=stride)          # N, C, OH, OW, KH, KW
     oh, ow = patches.shape[2], patches.shape[3]
     columns = patches.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * kh * kw)
-    matrix = ops.reshape(w, shape=(o, c * kh * kw))
-    out = ops.linear(columns, matrix) if b is None else ops.linear(columns, matrix, b)  # N*OH*OW, O
+    out = ops.linear(columns, ops.reshape(w, shape=(o, c * kh * kw)), b)  # N*OH*OW, O
     return ops.contiguous(out.reshape(n, oh, ow, o).transpose(0, 3, 1, 2))
 
 

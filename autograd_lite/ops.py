@@ -154,10 +154,15 @@ def _linear_forward(x, weight, bias=None):
 # x @ weight.T + bias as one op (what nn.Linear computes): one record and one backward
 # step instead of three (transpose, matmul, add). The bias gradient is g, summed to
 # the bias's shape by the engine; weight's sums over every leading axis of x.
-linear = primitive("linear", _linear_forward,
-                   lambda g, ans, x, weight, bias=None: g @ weight,
-                   lambda g, ans, x, weight, bias=None: _rows(g).T @ _rows(x),
-                   lambda g, ans, x, weight, bias=None: g)
+linear_ = primitive("linear", _linear_forward,
+                    lambda g, ans, x, weight, bias=None: g @ weight,
+                    lambda g, ans, x, weight, bias=None: _rows(g).T @ _rows(x),
+                    lambda g, ans, x, weight, bias=None: g)
+
+
+def linear(x, weight, bias=None):
+    """x @ weight.T + bias, as one op (PyTorch's functional.linear); no bias if None."""
+    return linear_(x, weight) if bias is None else linear_(x, weight, bias)
 
 # --- elementwise functions ----------------------------------------------------------
 exp = primitive("exp", np.exp, lambda g, ans, x: g * ans)

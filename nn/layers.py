@@ -51,8 +51,7 @@ class Linear(Module):
             name = self._named(f"Linear({self.in_features}→{self.out_features})")
             raise ValueError(f"{name}: expected input with last dimension {self.in_features}, "
                              f"got shape {x.shape}")
-        bias = self.bias
-        return linear(x, self.weight) if bias is None else linear(x, self.weight, bias)
+        return linear(x, self.weight, self.bias)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

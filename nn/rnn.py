@@ -74,12 +74,10 @@ class RNN(Module):
         The input part does not depend on h, so it is one matmul for all steps;
         only the recurrent part runs step by step. Returns (outputs, last h).
         """
-        weight = getattr(self, f"weight_ih_l{k}")
-        if self.bias:  # (L, N, hidden)
-            both = getattr(self, f"bias_ih_l{k}") + getattr(self, f"bias_hh_l{k}")
-            projected = linear(inputs, weight, both)
-        else:
-            projected = linear(inputs, weight)
+        biases = None
+        if self.bias:
+            biases = getattr(self, f"bias_ih_l{k}") + getattr(self, f"bias_hh_l{k}")
+        projected = linear(inputs, getattr(self, f"weight_ih_l{k}"), biases)  # (L, N, hidden)
         recurrent = getattr(self, f"weight_hh_l{k}").T
         outputs = []
         for t in range(inputs.shape[0]):
