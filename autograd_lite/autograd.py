@@ -121,9 +121,9 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
             prim, args, kwargs, versions = record
             if args is None:
                 raise _freed_error(node)
-            saved = _saved_inputs(node, args, versions)
+            saved = _saved_inputs(node, args, versions)  # raises if any was changed in place
             used.append(node)
-            if create_graph:
+            if create_graph:  # the vjps get the Values themselves, so their work is recorded
                 ans, saved = node, args
             else:
                 ans = node._data

@@ -54,9 +54,10 @@ def _sum_to_forward(x, shape):
     if x.shape == shape:
         return x
     lead = x.ndim - len(shape)
-    if x.shape[lead:] == shape and x.dtype.char in "fd":
+    if x.shape[lead:] == shape and math.prod(shape) > 1 and x.dtype.char in "fd":
         # only leading axes (a bias gradient): one BLAS call, ones @ rows, is several times
-        # faster than numpy's reduction over the first axis of a narrow array
+        # faster than numpy's reduction over the first axis of a narrow array. (To a single
+        # element, numpy's own pairwise sum is as fast and more accurate in float32.)
         rows = x.reshape(math.prod(x.shape[:lead]), math.prod(shape))
         return (_ones(len(rows), x.dtype) @ rows).reshape(shape)
     axes = tuple(range(lead)) + tuple(
@@ -64,9 +65,13 @@ def _sum_to_forward(x, shape):
     return np.add.reduce(x, axis=axes).reshape(shape)
 
 
-@functools.lru_cache(maxsize=16)
 def _ones(n, dtype):
-    """A read-only vector of n ones (kept: batch sizes repeat)."""
+    """A vector of n ones; batch-sized ones are kept (read-only), since batch sizes repeat."""
+    return _small_ones(n, dtype) if n <= 65536 else np.ones(n, dtype=dtype)
+
+
+@functools.lru_cache(maxsize=16)
+def _small_ones(n, dtype):
     ones = np.ones(n, dtype=dtype)
     ones.flags.writeable = False
     return ones
@@ -161,8 +166,23 @@ linear_ = primitive("linear", _linear_forward,
 
 
 def linear(x, weight, bias=None):
-    """x @ weight.T + bias, as one op (PyTorch's functional.linear); no bias if None."""
-    return linear_(x, weight) if bias is None else linear_(x, weight, bias)
+    """x @ weight.T + bias, as one op (PyTorch's functional.linear); no bias if None.
+
+    weight is (out_features, in_features); bias broadcasts to the output (..., out_features)
+    and may not enlarge it (its gradient is summed back over the output's shape).
+    """
+    if np.ndim(weight) != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), "
+                         f"got shape {np.shape(weight)}")
+    if bias is None:
+        return linear_(x, weight)
+    if np.ndim(bias) > 1:  # a 1-D bias either fits the output or fails in the forward
+        out_shape = np.shape(x)[:-1] + np.shape(weight)[:1]
+        if np.broadcast_shapes(np.shape(bias), out_shape) != out_shape:
+            raise ValueError(f"linear: bias of shape {np.shape(bias)} does not broadcast to the "
+                             f"output shape {out_shape} (input {np.shape(x)}, weight "
+                             f"{np.shape(weight)})")
+    return linear_(x, weight, bias)
 
 # --- elementwise functions ----------------------------------------------------------
 exp = primitive("exp", np.exp, lambda g, ans, x: g * ans)
@@ -277,7 +297,7 @@ reshape = primitive("reshape", lambda x, shape: np.reshape(x, shape),
 
 # a C-ordered copy (PyTorch's .contiguous()): numpy runs much faster over contiguous
 # arrays than over transposed views with short rows, e.g. the output of conv2d
-contiguous = primitive("contiguous", np.ascontiguousarray, lambda g, ans, x: g)
+contiguous = primitive("contiguous", lambda x: np.asarray(x, order="C"), lambda g, ans, x: g)
 
 
 def _transpose_vjp(g, ans, x, axes):
@@ -370,10 +390,8 @@ def _windows_forward(x, size, stride):
 def _fold_forward(g, size, stride, shape):
     """Adjoint of `windows`: add every patch back where it came from."""
     out = np.zeros(shape, dtype=np.result_type(g))
-    (oh, ow), (sh, sw) = g.shape[2:4], stride
-    for i in range(size[0]):
-        for j in range(size[1]):
-            out[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += g[:, :, :, :, i, j]
+    for k, part in enumerate(_window_offsets(out, size, stride)):  # views into out
+        part += g[:, :, :, :, k // size[1], k % size[1]]
     return out
 
 
@@ -406,6 +424,9 @@ def _max_pool_vjp(g, ans, x, size, stride):
                 shape=np.shape(x))
 
 
-max_pool = primitive("max_pool2d",
-                     lambda x, size, stride: functools.reduce(np.maximum, _window_offsets(x, size, stride)),
-                     _max_pool_vjp)
+def _max_pool_forward(x, size, stride):
+    first, *rest = _window_offsets(x, size, stride)
+    return functools.reduce(np.maximum, rest, first.copy())  # a new array even for a 1x1 window
+
+
+max_pool = primitive("max_pool2d", _max_pool_forward, _max_pool_vjp)

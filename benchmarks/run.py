@@ -139,6 +139,8 @@ def measure(workload_ids, engines, repeat, quick, memory=True, log=print, rounds
         done = {}
         for round_ in range(rounds):
             for engine, variant in jobs:
+                if "error" in done.get(variant, {}):
+                    continue  # failed once (e.g. micrograd's RecursionError): not again each round
                 args = [engine, variant, workload, str(repeat)] + (["--quick"] if quick else [])
                 report = _spawn(args, timeout)
                 if variant in done:
@@ -272,6 +274,8 @@ def main(argv=None):
     if args.child:
         engine, variant, workload, repeat = args.child
         return child(engine, variant, workload, args.quick, int(repeat), args.memory)
+    if args.repeat < 1 or args.rounds < 1:
+        parser.error("--repeat and --rounds must be at least 1")
     workload_ids = args.workloads.split(",")
     engines = args.engines.split(",")
     for name, known in (("workload", workloads.WORKLOADS), ("engine", ENGINES)):

@@ -122,3 +122,26 @@ def test_a_target_row_judges_the_medians_and_shows_the_fastest_runs_too():
     runs = [{"workload": "1", "engine": "ours", "times": [1.0, 3.0, 2.0], "result": {}},
             {"workload": "1", "engine": "torch", "times": [4.0, 5.0, 2.5], "result": {}}]
     assert run._target_rows(runs) == ["| 1 | ours/torch ≤ 0.6 | 0.50 | 0.40 | PASS |"]
+
+
+def test_a_failed_job_is_not_spawned_again_in_later_rounds(monkeypatch):
+    spawned = []
+
+    def fake_spawn(args, timeout):
+        spawned.append(args[1])
+        if args[1] == "micrograd":
+            return {"error": "RecursionError: maximum recursion depth exceeded"}
+        return {"times": [1.0], "result": {"loss": 1.0}, "rss_delta": 0}
+
+    monkeypatch.setattr(run, "_spawn", fake_spawn)
+    monkeypatch.setattr(run, "_variants", lambda engine: {engine: ["chain"]})
+    report = run.measure(["7"], ["ours", "micrograd"], repeat=1, quick=True, rounds=3,
+                         memory=False, log=lambda line: None)
+    assert spawned == ["ours", "micrograd", "ours", "ours"]
+    assert "RecursionError" in _final(report, "7", "micrograd")["error"]
+
+
+@pytest.mark.parametrize("flag", ["--rounds", "--repeat"])
+def test_rounds_and_repeat_must_be_positive(flag):
+    with pytest.raises(SystemExit):
+        run.main([flag, "0"])

@@ -507,3 +507,31 @@ def test_contiguous_copies_to_c_order_and_passes_the_gradient_through():
     # after it (ReLU, pooling, their backward) run over contiguous arrays
     out = ag.conv2d(Value(np.ones((2, 1, 5, 5))), Value(np.ones((3, 1, 2, 2))))
     assert out.shape == (2, 3, 4, 4) and out.data.flags.c_contiguous
+
+
+def test_linear_refuses_what_its_backward_could_not_handle():
+    x = Value(np.ones((4, 3)))
+    with pytest.raises(ValueError, match=r"linear: weight must be 2-D .* got shape \(3,\)"):
+        ag.linear(x, Value(np.ones(3)))
+    with pytest.raises(ValueError, match=r"linear: bias of shape \(4, 2\) does not broadcast "
+                                         r"to the output shape \(1, 2\)"):
+        ag.linear(Value(np.ones((1, 3))), Value(np.ones((2, 3))), Value(np.ones((4, 2))))
+
+
+def test_bias_gradient_to_one_element_keeps_float32_accuracy():
+    # a 1-output layer's bias summed over a million rows: numpy's pairwise sum is exact here
+    x = Value(np.ones((1_000_000, 4), np.float32), requires_grad=False)
+    w, b = Value(np.ones((1, 4), np.float32)), Value(np.zeros(1, np.float32))
+    ag.linear(x, w, b).mean().backward()
+    assert b.grad.dtype == np.float32 and b.grad[0] == 1.0
+
+
+def test_max_pool_output_never_shares_memory_with_its_input():
+    x = Value(np.arange(16.0).reshape(1, 1, 4, 4))
+    y = ag.max_pool2d(x, 1)
+    assert not np.shares_memory(y.data, x.data)
+    np.testing.assert_array_equal(y.data, x.data)
+
+
+def test_contiguous_keeps_zero_d_values_zero_d():
+    assert ag.ops.contiguous(Value(3.0)).shape == ()
