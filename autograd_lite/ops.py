@@ -53,12 +53,14 @@ def _sum_to_forward(x, shape):
     """Sum `x` down to `shape`: the leading axes broadcasting added, and those it stretched from 1."""
     if x.shape == shape:
         return x
+    size = math.prod(shape)
+    if size == 1:  # everything into one element: numpy's pairwise sum, accurate in float32 too
+        return np.asarray(np.add.reduce(x, axis=None)).reshape(shape)
     lead = x.ndim - len(shape)
-    if x.shape[lead:] == shape and math.prod(shape) > 1 and x.dtype.char in "fd":
+    if x.shape[lead:] == shape and x.dtype.char in "fd":
         # only leading axes (a bias gradient): one BLAS call, ones @ rows, is several times
-        # faster than numpy's reduction over the first axis of a narrow array. (To a single
-        # element, numpy's own pairwise sum is as fast and more accurate in float32.)
-        rows = x.reshape(math.prod(x.shape[:lead]), math.prod(shape))
+        # faster than numpy's reduction over the first axis of a narrow array
+        rows = x.reshape(math.prod(x.shape[:lead]), size)
         return (_ones(len(rows), x.dtype) @ rows).reshape(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
