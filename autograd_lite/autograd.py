@@ -12,26 +12,20 @@ import numpy as np
 
 from . import anomaly, ops
 from .grad_mode import _state as _grad_state
-from .value import Value
+from .value import Value, edits
 
 # non-leaf values whose .grad the user asked to keep, by id: a WeakSet would
 # compare values with ==, which is elementwise for a Value
 retained = weakref.WeakValueDictionary()
 
 
-def _saved_inputs(node, args, versions):
-    """The raw arrays `node`'s op saw, after checking that none was changed in place since."""
+def _check_versions(node, args, versions):
+    """Raise if a value `node`'s op saw (its output or an input) was changed in place since."""
     if node._version:
         raise _version_error(node, "its output", node, 0)
-    saved = []
     for parent, version in zip(args, versions):
-        if isinstance(parent, Value):
-            if parent._version != version:
-                raise _version_error(node, "its input", parent, version, args)
-            saved.append(parent._data)
-        else:
-            saved.append(parent)
-    return saved
+        if isinstance(parent, Value) and parent._version != version:
+            raise _version_error(node, "its input", parent, version, args)
 
 
 def _freed_error(node):
@@ -90,6 +84,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
             wanted.setdefault(id(x), []).append(i)
     found = [None] * len(inputs) if inputs is not None else None
     check_nan = anomaly.state.enabled
+    last_edit = edits.last  # values made after it were not changed in place since
     keep = len(retained) > 0  # any non-leaf asked to keep its .grad?
     grads = {}  # id(value) -> the sum of the gradients sent to it so far
     borrowed = set()  # ids whose gradient is not an array this pass made (see _store_grad)
@@ -118,10 +113,11 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
                 to_store.append((node, g, key in borrowed))
             if record is None:
                 continue
-            prim, args, kwargs, versions = record
+            prim, args, kwargs, versions, saved = record
             if args is None:
                 raise _freed_error(node)
-            saved = _saved_inputs(node, args, versions)  # raises if any was changed in place
+            if last_edit > node._order:  # some .data changed after this op ran: was it one of its?
+                _check_versions(node, args, versions)
             used.append(node)
             if create_graph:  # the vjps get the Values themselves, so their work is recorded
                 ans, saved = node, args

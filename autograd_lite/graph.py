@@ -217,7 +217,7 @@ def _value_picture(value, index, is_root, show_data, show_grad, max_elements):
                                                bold_border=is_root), shape="plain"))]
     if value._node is None:
         return nodes, []
-    prim, args, kwargs, _ = value._node
+    prim, args, kwargs = value._node[:3]
     op = f"op{number}"
     nodes.append((op, dict(label=_op_label(prim, kwargs), shape="ellipse", style="filled",
                            fillcolor=OP_COLOR, margin="0.05,0.02", height="0.3")))

@@ -10,6 +10,7 @@ holds the value type and `apply`, the one place where an op is recorded.
 import functools
 import itertools
 import numbers
+import types
 
 import numpy as np
 
@@ -39,7 +40,7 @@ class Primitive:
 
     def __init__(self, name, forward, vjps):
         self.name, self.forward, self.vjps = name, forward, vjps
-        self.freed = (self, None, None, None)  # the record of an output whose graph was freed
+        self.freed = (self, None, None, None, None)  # the record of an output whose graph was freed
 
     def __repr__(self):
         return f"<primitive {self.name}>"
@@ -83,6 +84,7 @@ def _describe_inputs(args):
 
 
 _numbers = itertools.count()  # every Value's `_order`: inputs are always numbered before outputs
+edits = types.SimpleNamespace(last=-1)  # the number drawn at the latest change to any `.data`
 _NO_KWARGS = {}  # shared by every op called without keyword arguments (never mutated)
 
 
@@ -118,7 +120,7 @@ def apply(prim, args, kwargs):
     value._version = 0
     value._site = None
     if needs_grad and _grad_state.enabled:
-        value._node = (prim, args, kwargs or _NO_KWARGS, versions)
+        value._node = (prim, args, kwargs or _NO_KWARGS, versions, datas)
         value.requires_grad = True
     else:
         value._node = None
@@ -198,6 +200,7 @@ class Value:
     def data(self, new):
         self._data = new if isinstance(new, np.ndarray) else np.asarray(new)
         self._version += 1
+        edits.last = next(_numbers)
 
     # --- what it is -----------------------------------------------------------
     shape = property(lambda self: self._data.shape, doc="Shape of `.data`.")

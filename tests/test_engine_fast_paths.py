@@ -487,8 +487,7 @@ def test_constant_inputs_pass_through_unchanged_to_the_vjps():
     const = np.array([2.0, 0.5, -1.0], dtype=np.float32)
     c = Value([4.0, 5.0, 6.0], dtype=np.float32, requires_grad=False)
     y = x * const
-    prim, args, kwargs, versions = y._node
-    saved = autograd._saved_inputs(y, args, versions)
+    prim, args, kwargs, versions, saved = y._node
     assert saved[0] is x.data and saved[1] is const
     loss = (y + np.float64(3.0) * x + x * c).sum()
     loss.backward()
