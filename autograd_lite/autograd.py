@@ -47,23 +47,26 @@ def _version_error(node, which, changed, saved, inputs=()):
         f"(e.g. optimizer.step() after loss.backward()), or run a new forward pass.")
 
 
-def _store_grad(value, g, borrowed):
+def _store_grad(value, g, handed_out):
     """`.grad += g` as a numpy array of the value's own shape and dtype.
 
-    A gradient array that a vjp just made belongs to this backward pass alone
-    and becomes `.grad` as it is; a `borrowed` one (the upstream gradient that
-    `add` passes on unchanged, a view, an array the caller gave, a recorded
-    `Value`'s data) is copied, so no `.grad` shares memory with another
-    `.grad`, the graph or the caller's arrays.
+    A gradient array that this backward pass made becomes `.grad` as it is,
+    the first time. Anything others can see is copied: a view, a recorded
+    `Value`'s data, an array the caller gave (`handed_out` starts with the
+    ids of the root gradients), or an array already given to another `.grad`
+    (`add` passes its gradient on unchanged to both inputs). So no `.grad`
+    shares memory with another `.grad`, the graph or the caller's arrays.
     """
     if isinstance(g, Value):
-        g, borrowed = g._data, True
+        g = np.array(g._data)
     if value.grad is not None:
         value.grad += g
-    elif borrowed or g.__class__ is not np.ndarray or g.dtype != value._data.dtype:
+    elif (g.__class__ is not np.ndarray or g.base is not None or id(g) in handed_out
+          or g.dtype != value._data.dtype):
         value.grad = np.array(g, dtype=value._data.dtype)
     else:
         value.grad = g
+        handed_out.add(id(g))
 
 
 def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
@@ -74,46 +77,40 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
     that has received gradient has therefore received all of it (every op
     that used it came later and has already sent its share), so its own vjps
     can run. A heap hands out that value each step: one pass, in order.
+    Leaves have no vjps, so their gradients are only summed, off the heap.
     `.grad`s are written and the graph is freed only once the pass has
     succeeded, so a failing backward leaves everything as it was.
     """
-    wanted = None
-    if inputs is not None:  # id -> positions (the same value may be asked for twice)
-        wanted = {}
-        for i, x in enumerate(inputs):
-            wanted.setdefault(id(x), []).append(i)
-    found = [None] * len(inputs) if inputs is not None else None
+    wanted = {id(x) for x in inputs} if inputs is not None else ()  # grads to return: keep them
     check_nan = anomaly.state.enabled
     last_edit = edits.last  # values made after it were not changed in place since
     keep = len(retained) > 0  # any non-leaf asked to keep its .grad?
     grads = {}  # id(value) -> the sum of the gradients sent to it so far
-    borrowed = set()  # ids whose gradient is not an array this pass made (see _store_grad)
-    waiting = []  # heap of (-number, id, value) for values that have received gradient
+    waiting = []  # heap of (-number, value) for non-leaf values that have received gradient
+    reached = []  # values whose gradient is final once the pass ends: leaves, and the ones kept
+    pop, push = heapq.heappop, heapq.heappush
     for root, g in zip(roots, root_grads):
         key = id(root)
         if key in grads:
             grads[key] = grads[key] + g
         else:
             grads[key] = g
-            heapq.heappush(waiting, (-root._order, key, root))
-        borrowed.add(key)
-    to_store, used = [], []  # applied after the pass: (value, gradient, borrowed), ops to free
-    pop, push = heapq.heappop, heapq.heappush
+            if root._node is None:
+                reached.append(root)
+            else:
+                push(waiting, (-root._order, root))
+    used = []  # ops whose records are freed after the pass
     recording, _grad_state.enabled = _grad_state.enabled, create_graph  # vjps record only for create_graph
     try:
         while waiting:
-            node = pop(waiting)[2]
+            node = pop(waiting)[1]
             key = id(node)
-            g = grads.pop(key)
-            record = node._node
-            if wanted is not None:
-                for i in wanted.get(key, ()):
-                    found[i] = g
-            elif record is None or (keep and retained.get(key) is node):
-                to_store.append((node, g, key in borrowed))
-            if record is None:
-                continue
-            prim, args, kwargs, versions, saved = record
+            g = grads[key]
+            if keep and retained.get(key) is node:
+                reached.append(node)
+            elif key not in wanted:
+                del grads[key]
+            prim, args, kwargs, versions, saved = node._node
             if args is None:
                 raise _freed_error(node)
             if last_edit > node._order:  # some .data changed after this op ran: was it one of its?
@@ -139,20 +136,22 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
                 old = grads.get(key)
                 if old is None:
                     grads[key] = pg
-                    push(waiting, (-parent._order, key, parent))
-                    if create_graph or pg is g or pg.base is not None:
-                        borrowed.add(key)
+                    if parent._node is None:
+                        reached.append(parent)
+                    else:
+                        push(waiting, (-parent._order, parent))
                 else:
                     grads[key] = old + pg  # a new array
-                    borrowed.discard(key)
     finally:
         _grad_state.enabled = recording
-    for value, g, is_borrowed in to_store:
-        _store_grad(value, g, is_borrowed)
+    if inputs is None:
+        handed_out = {id(g) for g in root_grads}
+        for value in reached:
+            _store_grad(value, grads[id(value)], handed_out)
     if not retain_graph:
         for node in used:
             node._node = node._node[0].freed
-    return found
+    return [grads.get(id(x)) for x in inputs] if inputs is not None else None
 
 
 def _as_list(x):

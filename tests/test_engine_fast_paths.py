@@ -6,7 +6,10 @@ The speedups swapped general code for special cases:
 - sigmoid is `1 / (1 + e^-x)` with overflow silenced, instead of the
   two-branch stable formula;
 - arithmetic operators check for a `Value` operand first;
-- backward checks versions and collects each op's input arrays in one pass.
+- backward reads each op's input arrays from its record, compares versions
+  only for ops made before the latest change to any `.data`, sums leaves'
+  gradients off its heap, and decides which gradient arrays to copy into
+  `.grad` once, when it stores them.
 Every property compares a fast path with the obvious computation, corners
 included: empty and size-1 axes, 0-d targets, float32 and float16,
 non-contiguous and byte-swapped arrays, inf and nan, sigmoid's far tails,
@@ -493,3 +496,80 @@ def test_constant_inputs_pass_through_unchanged_to_the_vjps():
     loss.backward()
     assert x.grad.dtype == np.float32
     np.testing.assert_array_equal(x.grad, const + 3.0 + c.data)
+
+
+# --- which gradient arrays backward copies into .grad --------------------------------
+def assert_owned(*grads):
+    """Every array is its own memory: not a view, and sharing nothing with the others."""
+    for i, g in enumerate(grads):
+        assert g.base is None
+        for other in grads[i + 1:]:
+            assert not np.shares_memory(g, other)
+
+
+def test_add_passing_one_gradient_to_two_leaves_gives_each_its_own_grad():
+    a, b = Value([1.0, 2.0]), Value([3.0, 4.0])
+    (a + b).backward(np.array([1.0, 1.0]))
+    assert_owned(a.grad, b.grad)
+    a.grad += 1.0
+    np.testing.assert_array_equal(b.grad, [1.0, 1.0])
+
+
+def test_the_callers_gradient_array_is_never_a_grad():
+    x = Value([1.0, 2.0, 3.0])
+    seed = np.array([0.5, 1.0, 2.0])
+    (x + 1.0).backward(seed)
+    assert not np.shares_memory(x.grad, seed)
+    x.grad *= 0.0
+    np.testing.assert_array_equal(seed, [0.5, 1.0, 2.0])
+    (g,) = grad(x * 1.0, [x], grad_outputs=[seed])  # grad() returns new Values too
+    assert not np.shares_memory(g.data, seed)
+
+
+def test_a_leaf_used_as_the_root_gets_a_copy_of_its_seed():
+    x = Value(3.0)
+    x.backward()
+    assert x.grad == 1.0
+    seed = np.array([1.0, 2.0])
+    y = Value([5.0, 6.0])
+    y.backward(seed)
+    assert not np.shares_memory(y.grad, seed)
+
+
+def test_views_kept_grads_and_retained_values_own_their_arrays():
+    x = Value(np.arange(6.0))
+    h = (x * 2.0).retain_grad()
+    out = h.reshape(2, 3).sum() + x.reshape(3, 2).T.sum() + h.sum()
+    out.backward()
+    assert_owned(x.grad, h.grad)
+    np.testing.assert_array_equal(x.grad, np.full(6, 5.0))
+    np.testing.assert_array_equal(h.grad, np.full(6, 2.0))
+
+
+def test_a_second_backward_accumulates_into_the_existing_grad_array():
+    x = Value([1.0, 2.0])
+    (x * x).sum().backward()
+    first = x.grad
+    (x * 3.0).sum().backward()
+    assert x.grad is first
+    np.testing.assert_array_equal(x.grad, [5.0, 7.0])
+
+
+def test_float32_leaves_get_float32_grads_even_from_float64_gradients():
+    x = Value([1.0, 2.0], dtype=np.float32)
+    (x * 2.0).backward(np.array([1.0, 1.0]))
+    assert x.grad.dtype == np.float32
+
+
+def test_versions_are_compared_only_for_ops_made_before_a_change():
+    """A change to any .data makes backward check the ops recorded before it, and only those."""
+    w, other = Value([1.0, 2.0], name="w"), Value([3.0])
+    early = w * w
+    other.data = other.data + 1.0  # unrelated change: early's inputs are unchanged
+    late = early * w  # recorded after the change
+    late.sum().backward()
+    np.testing.assert_array_equal(w.grad, 3.0 * w.data ** 2)
+    early = w * w
+    w.data = w.data + 1.0
+    with pytest.raises(RuntimeError, match=r"op 'mul' was modified in place: its input 0 \('w'"):
+        early.sum().backward()
