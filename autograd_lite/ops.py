@@ -61,7 +61,8 @@ def _sum_to_forward(x, shape):
         # only leading axes (a bias gradient): one BLAS call, ones @ rows, is several times
         # faster than numpy's reduction over the first axis of a narrow array
         rows = x.reshape(math.prod(x.shape[:lead]), size)
-        return (_ones(len(rows), x.dtype) @ rows).reshape(shape)
+        out = np.dot(_ones(len(rows), x.dtype), rows)
+        return out if len(shape) == 1 else out.reshape(shape)  # (a view would be copied into .grad)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
     return np.add.reduce(x, axis=axes).reshape(shape)
@@ -127,12 +128,21 @@ def _power_vjp_base(g, ans, a, b):
 power = primitive("pow", np.power, _power_vjp_base, _power_vjp_exponent)
 
 
+def _matmul_forward(a, b):
+    # for 1-D and 2-D arrays np.dot is the same product with less overhead: 0.3-0.4 us less
+    # per call, and a (100, 1) @ (1, 30) outer product takes 2.2 us instead of 5.7
+    if (a.__class__ is np.ndarray and b.__class__ is np.ndarray
+            and 0 < a.ndim <= 2 and 0 < b.ndim <= 2):
+        return np.dot(a, b)
+    return np.matmul(a, b)
+
+
 def _matmul_vjp_a(g, ans, a, b):
     if b.ndim == 1:  # (..., n, m) @ (m,) -> (..., n)
         return g * b if a.ndim == 1 else g.reshape(g.shape + (1,)) * b
     if a.ndim == 1:  # (n,) @ (..., n, m) -> (..., m)
         return (b @ g.reshape(g.shape + (1,))).reshape(g.shape[:-1] + (b.shape[-2],))
-    return g @ b.swapaxes(-1, -2)
+    return matmul(g, b.swapaxes(-1, -2))
 
 
 def _matmul_vjp_b(g, ans, a, b):
@@ -140,10 +150,10 @@ def _matmul_vjp_b(g, ans, a, b):
         return g * a if b.ndim == 1 else a.reshape((-1, 1)) * g.reshape(g.shape[:-1] + (1, g.shape[-1]))
     if b.ndim == 1:  # (..., n, m) @ (m,) -> (..., n)
         return (a.swapaxes(-1, -2) @ g.reshape(g.shape + (1,))).reshape(g.shape[:-1] + (a.shape[-1],))
-    return a.swapaxes(-1, -2) @ g
+    return matmul(a.swapaxes(-1, -2), g)
 
 
-matmul = primitive("matmul", np.matmul, _matmul_vjp_a, _matmul_vjp_b)
+matmul = primitive("matmul", _matmul_forward, _matmul_vjp_a, _matmul_vjp_b)
 
 
 def _rows(a):
@@ -154,7 +164,7 @@ def _rows(a):
 
 
 def _linear_forward(x, weight, bias=None):
-    out = x @ weight.T
+    out = _matmul_forward(x, weight.T)
     return out if bias is None else out + bias
 
 
@@ -162,8 +172,8 @@ def _linear_forward(x, weight, bias=None):
 # step instead of three (transpose, matmul, add). The bias gradient is g, summed to
 # the bias's shape by the engine; weight's sums over every leading axis of x.
 linear_ = primitive("linear", _linear_forward,
-                    lambda g, ans, x, weight, bias=None: g @ weight,
-                    lambda g, ans, x, weight, bias=None: _rows(g).T @ _rows(x),
+                    lambda g, ans, x, weight, bias=None: matmul(g, weight),
+                    lambda g, ans, x, weight, bias=None: matmul(_rows(g).T, _rows(x)),
                     lambda g, ans, x, weight, bias=None: g)
 
 
