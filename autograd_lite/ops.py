@@ -46,7 +46,9 @@ def count_reduced(shape, axis):
 
 def _expand(g, shape, axis):
     """Broadcast a reduction's gradient `g` back to the input's `shape`."""
-    return broadcast_to(g.reshape(_kept_shape(shape, axis)), shape)
+    if axis is not None:  # put back the reduced axes (a full reduction's g broadcasts as it is)
+        g = g.reshape(_kept_shape(shape, axis))
+    return broadcast_to(g, shape)
 
 
 def _sum_to_forward(x, shape):
@@ -82,7 +84,7 @@ def _small_ones(n, dtype):
 
 def _broadcast_to_forward(x, shape):
     """`x` repeated to `shape`, as a new array (numpy's broadcast_to view costs more on small arrays)."""
-    out = np.empty(shape, dtype=np.asarray(x).dtype)
+    out = np.empty(shape, dtype=x.dtype if hasattr(x, "dtype") else np.result_type(x))
     out[...] = x
     return out
 
@@ -105,8 +107,10 @@ neg = primitive("neg", np.negative, lambda g, ans, x: -g)
 def _pow_const_vjp(g, ans, x, exponent):
     # d/dx x**p = p x**(p-1); where p == 0 that is 0, so use x**1 there
     # (x**-1 would be inf at x == 0, and inf * 0 is nan)
-    if np.ndim(exponent):
+    if isinstance(exponent, np.ndarray):
         return g * exponent * x ** np.where(exponent == 0, 1.0, exponent - 1.0)
+    if exponent == 2.0:  # a square, the common case: 2x needs no power
+        return g * (2.0 * x)
     return g * exponent * x ** (exponent - 1.0 if exponent else 1.0)
 
 

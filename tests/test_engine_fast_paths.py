@@ -5,6 +5,8 @@ The speedups swapped general code for special cases:
   call with a cached read-only ones vector, instead of `np.add.reduce`;
 - matmul of 1-D and 2-D arrays is `np.dot` (less overhead than `np.matmul`),
   in the forward and in both vjps;
+- the gradient of `x ** 2` is `g * 2x`, with no power;
+- a full reduction's gradient (sum, mean with axis=None) broadcasts without a reshape;
 - sigmoid is `1 / (1 + e^-x)` with overflow silenced, instead of the
   two-branch stable formula;
 - arithmetic operators check for a `Value` operand first;
@@ -634,3 +636,19 @@ def test_a_bias_gradient_is_stored_without_a_copy():
     g = np.ones((5, 3))
     out = ops.sum_to(g, shape=(3,))
     assert out.base is None and not np.shares_memory(out, g)
+
+
+# --- squares and full reductions -----------------------------------------------------
+@given(x=hnp.arrays(st.sampled_from([np.float64, np.float32]),
+                    hnp.array_shapes(min_dims=0, max_dims=3), elements=st.floats(-1e3, 1e3, width=32)),
+       keepdims=st.booleans())
+def test_square_and_full_mean_gradients_are_the_plain_formulas(x, keepdims):
+    v = Value(x)
+    upstream = np.float64(3.0)
+    loss = (v ** 2).mean(keepdims=keepdims) * upstream
+    (g,) = grad(loss.sum(), [v], create_graph=True)
+    expected = (upstream / max(x.size, 1)) * (2.0 * x)
+    assert g.dtype == x.dtype and g.shape == x.shape
+    np.testing.assert_allclose(g.data, expected.astype(x.dtype), rtol=1e-6)
+    (g2,) = grad(g.sum(), [v])  # d/dx of sum(2 c x) = 2 c everywhere
+    np.testing.assert_allclose(g2.data, np.full(x.shape, 2.0 * upstream / max(x.size, 1)), rtol=1e-6)
