@@ -19,13 +19,13 @@ from .value import Value, edits
 retained = weakref.WeakValueDictionary()
 
 
-def _check_versions(node, args, versions):
-    """Raise if a value `node`'s op saw (its output or an input) was changed in place since."""
-    if node._version:
-        raise _version_error(node, "its output", node, 0)
-    for parent, version in zip(args, versions):
-        if isinstance(parent, Value) and parent._version != version:
-            raise _version_error(node, "its input", parent, version, args)
+def _check_unchanged(node, args):
+    """Raise if a value `node`'s op saw (its output or an input) was changed in place since it ran."""
+    if node._edited > node._order:
+        raise _version_error(node, "its output", node)
+    for i, parent in enumerate(args):
+        if isinstance(parent, Value) and parent._edited > node._order:
+            raise _version_error(node, f"its input {i}", parent)
 
 
 def _freed_error(node):
@@ -35,16 +35,14 @@ def _freed_error(node):
         f"Pass retain_graph=True to the first backward() (or grad()) to keep the graph.")
 
 
-def _version_error(node, which, changed, saved, inputs=()):
+def _version_error(node, which, changed):
     """The in-place-change error: which op, which of its values, and how to avoid it."""
-    if inputs:
-        which += f" {next(i for i, a in enumerate(inputs) if a is changed)}"
     label = f"'{changed.name}'" if changed.name else "an unnamed value"
     return RuntimeError(
         f"A value needed to compute the gradient of op '{node.op}' was modified in place: "
-        f"{which} ({label}, shape {changed.shape}) is at version {changed._version}, "
-        f"expected version {saved}. Change .data only after backward() has used the graph "
-        f"(e.g. optimizer.step() after loss.backward()), or run a new forward pass.")
+        f"{which} ({label}, shape {changed.shape}) was changed after the op ran (it is now "
+        f"at version {changed._version}). Change .data only after backward() has used the "
+        f"graph (e.g. optimizer.step() after loss.backward()), or run a new forward pass.")
 
 
 def _store_grad(value, g, handed_out):
@@ -83,7 +81,6 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
     """
     wanted = {id(x) for x in inputs} if inputs is not None else ()  # grads to return: keep them
     check_nan = anomaly.state.enabled
-    last_edit = edits.last  # values made after it were not changed in place since
     keep = len(retained) > 0  # any non-leaf asked to keep its .grad?
     grads = {}  # id(value) -> the sum of the gradients sent to it so far
     waiting = []  # heap of (-number, value) for non-leaf values that have received gradient
@@ -110,11 +107,11 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
                 reached.append(node)
             elif key not in wanted:
                 del grads[key]
-            prim, args, kwargs, versions, saved = node._node
+            prim, args, kwargs, saved = node._node
             if args is None:
                 raise _freed_error(node)
-            if last_edit > node._order:  # some .data changed after this op ran: was it one of its?
-                _check_versions(node, args, versions)
+            if edits.last > node._order:  # some .data changed after this op ran: was it one of its?
+                _check_unchanged(node, args)
             used.append(node)
             if create_graph:  # the vjps get the Values themselves, so their work is recorded
                 ans, saved = node, args

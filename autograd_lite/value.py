@@ -1,7 +1,7 @@
 """`Value`: a numpy array that remembers how it was computed.
 
 Each `Value` made by an op keeps a small record, `(primitive, inputs, kwargs,
-versions)`, that `backward()` walks in reverse. A value made outside any
+input arrays)`, that `backward()` walks in reverse. A value made outside any
 recording (a leaf, a constant, or anything under `no_grad`) keeps none.
 
 The ops themselves live in `ops.py`, one table entry each; this file only
@@ -10,6 +10,7 @@ holds the value type and `apply`, the one place where an op is recorded.
 import functools
 import itertools
 import numbers
+import threading
 import types
 
 import numpy as np
@@ -40,7 +41,7 @@ class Primitive:
 
     def __init__(self, name, forward, vjps):
         self.name, self.forward, self.vjps = name, forward, vjps
-        self.freed = (self, None, None, None, None)  # the record of an output whose graph was freed
+        self.freed = (self, None, None, None)  # the record of an output whose graph was freed
 
     def __repr__(self):
         return f"<primitive {self.name}>"
@@ -83,27 +84,33 @@ def _describe_inputs(args):
     return ", ".join(str(np.shape(a.data if isinstance(a, Value) else a)) for a in args)
 
 
-_numbers = itertools.count()  # every Value's `_order`: inputs are always numbered before outputs
-edits = types.SimpleNamespace(last=-1)  # the number drawn at the latest change to any `.data`
+# One count orders everything: each Value's creation (`_order`: inputs are always numbered
+# before outputs) and each change to a `.data` (`_edited`, and `edits.last` for the latest
+# anywhere). A value changed after an op ran has `_edited` above that op's `_order`.
+_numbers = itertools.count()
+edits = types.SimpleNamespace(last=-1)
+_edit_lock = threading.Lock()  # keeps edits.last from going back when threads edit at once
 _NO_KWARGS = {}  # shared by every op called without keyword arguments (never mutated)
 
 
 def apply(prim, args, kwargs):
     """Run `prim` forward on the inputs' data and record it if any input needs grad."""
-    datas, versions, needs_grad, scalars = [], [], False, False
+    order = next(_numbers)  # before reading the inputs: a change from now on counts as later
+    datas, needs_grad, converted = [], False, False
     for a in args:
         if isinstance(a, Value):
             datas.append(a._data)
-            versions.append(a._version)
             needs_grad = needs_grad or a.requires_grad
         else:
             # numpy scalars become Python numbers, which numpy treats as weakly typed:
-            # float32 * np.float64(2) stays float32, as float32 * 2.0 does
+            # float32 * np.float64(2) stays float32, as float32 * 2.0 does; lists become
+            # arrays, as numpy would make them, so that every vjp gets arrays
             if isinstance(a, np.generic):
-                a, scalars = a.item(), True
+                a, converted = a.item(), True
+            elif isinstance(a, (list, tuple)):
+                a, converted = np.asarray(a), True
             datas.append(a)
-            versions.append(0)
-    if scalars:  # record the converted constants, so backward sees what forward saw
+    if converted:  # record the converted constants, so backward sees what forward saw
         args = tuple(a if isinstance(a, Value) else d for a, d in zip(args, datas))
     try:
         out = prim.forward(*datas, **kwargs)
@@ -114,13 +121,14 @@ def apply(prim, args, kwargs):
         out = np.asarray(out)
     value = Value.__new__(Value)
     value._data = out
-    value._order = next(_numbers)
+    value._order = order
     value.grad = None
     value.name = None
     value._version = 0
+    value._edited = -1
     value._site = None
     if needs_grad and _grad_state.enabled:
-        value._node = (prim, args, kwargs or _NO_KWARGS, versions, datas)
+        value._node = (prim, args, kwargs or _NO_KWARGS, datas)
         value.requires_grad = True
     else:
         value._node = None
@@ -161,8 +169,8 @@ class Value:
     d(output)/d(this value) as a numpy array of `.data`'s shape.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "name", "_node", "_version", "_order",
-                 "_site", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "name", "_node", "_version", "_edited",
+                 "_order", "_site", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators: array * Value -> Value
     __hash__ = object.__hash__  # == is elementwise, identity is the hash
 
@@ -182,6 +190,7 @@ class Value:
         self.name = name
         self._node = None
         self._version = 0
+        self._edited = -1
         self._site = None
 
     # --- data and its version -------------------------------------------------
@@ -189,8 +198,9 @@ class Value:
     def data(self):
         """The numpy array. Assigning to it (`v.data = ...`, `v.data -= ...`) bumps its version.
 
-        backward() compares versions, so changing a value that a live graph
-        still needs raises instead of giving wrong gradients. Writing into the
+        The assignment is numbered too; backward() sees when a value was changed
+        after an op used it, so changing a value that a live graph still needs
+        raises instead of giving wrong gradients. Writing into the
         array's elements (`v.data[0] = 1`, `np.copyto(v.data, ...)`) is not
         seen: assign to `.data` instead.
         """
@@ -198,9 +208,11 @@ class Value:
 
     @data.setter
     def data(self, new):
-        self._data = new if isinstance(new, np.ndarray) else np.asarray(new)
-        self._version += 1
-        edits.last = next(_numbers)
+        new = new if isinstance(new, np.ndarray) else np.asarray(new)
+        with _edit_lock:
+            self._data = new
+            self._version += 1
+            self._edited = edits.last = next(_numbers)
 
     # --- what it is -----------------------------------------------------------
     shape = property(lambda self: self._data.shape, doc="Shape of `.data`.")

@@ -10,8 +10,8 @@ The speedups swapped general code for special cases:
 - sigmoid is `1 / (1 + e^-x)` with overflow silenced, instead of the
   two-branch stable formula;
 - arithmetic operators check for a `Value` operand first;
-- backward reads each op's input arrays from its record, compares versions
-  only for ops made before the latest change to any `.data`, sums leaves'
+- backward reads each op's input arrays from its record, looks for in-place
+  changes only at ops that ran before the latest change to any `.data`, sums leaves'
   gradients off its heap, and decides which gradient arrays to copy into
   `.grad` once, when it stores them.
 Every property compares a fast path with the obvious computation, corners
@@ -494,7 +494,7 @@ def test_constant_inputs_pass_through_unchanged_to_the_vjps():
     const = np.array([2.0, 0.5, -1.0], dtype=np.float32)
     c = Value([4.0, 5.0, 6.0], dtype=np.float32, requires_grad=False)
     y = x * const
-    prim, args, kwargs, versions, saved = y._node
+    prim, args, kwargs, saved = y._node
     assert saved[0] is x.data and saved[1] is const
     loss = (y + np.float64(3.0) * x + x * c).sum()
     loss.backward()
@@ -652,3 +652,17 @@ def test_square_and_full_mean_gradients_are_the_plain_formulas(x, keepdims):
     np.testing.assert_allclose(g.data, expected.astype(x.dtype), rtol=1e-6)
     (g2,) = grad(g.sum(), [v])  # d/dx of sum(2 c x) = 2 c everywhere
     np.testing.assert_allclose(g2.data, np.full(x.shape, 2.0 * upstream / max(x.size, 1)), rtol=1e-6)
+
+
+def test_list_operands_are_arrays_to_the_vjps():
+    w = Value(np.arange(6.0).reshape(2, 3))
+    ([1.0, 2.0] @ w).sum().backward()
+    np.testing.assert_array_equal(w.grad, [[1.0] * 3, [2.0] * 3])
+    v = Value([1.0, 2.0, 3.0])
+    (v @ [[1.0], [0.0], [2.0]]).sum().backward()
+    np.testing.assert_array_equal(v.grad, [1.0, 0.0, 2.0])
+    x = Value([1.0, 2.0], dtype=np.float32)
+    y = x * [3.0, 4.0]  # numpy's own rule: a list is a float64 array
+    assert y.dtype == (x.data * [3.0, 4.0]).dtype
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 4.0])

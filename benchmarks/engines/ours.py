@@ -107,17 +107,17 @@ def overhead(problem):
 class _VersionCheckRemoved:
     """Context manager: the engine's backward without its version-counter check (issue 9).
 
-    Patches `autograd_lite.autograd._check_versions` (which backward calls for an op
-    made before the latest change to any `.data`) with one that accepts everything.
+    Patches `autograd_lite.autograd._check_unchanged` (which backward calls for an op
+    that ran before the latest change to any `.data`) with one that accepts everything.
     """
 
     def __enter__(self):
-        self._saved = autograd_lite.autograd._check_versions
-        autograd_lite.autograd._check_versions = lambda node, args, versions: None
+        self._saved = autograd_lite.autograd._check_unchanged
+        autograd_lite.autograd._check_unchanged = lambda node, args: None
         return self
 
     def __exit__(self, *exc):
-        autograd_lite.autograd._check_versions = self._saved
+        autograd_lite.autograd._check_unchanged = self._saved
         return False
 
 
