@@ -36,7 +36,7 @@ from benchmarks import workloads  # noqa: E402
 
 # engine name -> module in benchmarks/engines; a module may define several variants
 ENGINES = {"ours": "ours", "numpy": "numpy_ref", "torch": "torch_ref",
-           "autograd": "hips_autograd", "micrograd": "micrograd_ref"}
+           "autograd": "hips_autograd", "micrograd": "micrograd_ref", "minimal": "minimal"}
 # engines whose arrays are numpy arrays, so tracemalloc sees every allocation
 TRACEMALLOC_ENGINES = ("ours", "numpy", "autograd")
 # (workload, baseline variant, ours ÷ baseline must be at most this): issue 7's targets

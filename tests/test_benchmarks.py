@@ -145,3 +145,16 @@ def test_a_failed_job_is_not_spawned_again_in_later_rounds(monkeypatch):
 def test_rounds_and_repeat_must_be_positive(flag):
     with pytest.raises(SystemExit):
         run.main([flag, "0"])
+
+
+def test_the_minimal_reference_engine_does_the_same_math_as_numpy():
+    """benchmarks/engines/minimal.py (no features, the issue's baseline kind) reaches numpy's numbers."""
+    from benchmarks.engines import minimal, numpy_ref
+    assert run.ENGINES["minimal"] == "minimal"
+    for workload in ("1", "2", "3", "4", "8"):
+        results = []
+        for runners in (minimal.RUNNERS["minimal"], numpy_ref.RUNNERS["numpy"]):
+            problem = workloads.WORKLOADS[workload][2](True)
+            results.append(runners[problem["kind"]](problem)())
+        for key, value in results[1].items():
+            assert math.isclose(results[0][key], value, rel_tol=1e-6), (workload, key)
