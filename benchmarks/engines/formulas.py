@@ -70,6 +70,17 @@ def overhead_expression(F, a, b):
     return F.sum(F.tanh(a * b + a))
 
 
+def overhead_training(F, a, b, iterations):
+    """Workload 8's loop for an engine whose values have `.grad`, `.backward()` and `.item()`."""
+    def train():
+        for _ in range(iterations):
+            a.grad = b.grad = None
+            out = overhead_expression(F, a, b)
+            out.backward()
+        return {"loss": out.item(), "grad": float(a.grad.sum())}
+    return train
+
+
 def scalar_layers(weights, biases, make_value):
     """micrograd's layout: per layer a list of neurons, each ([w_i], b), as the engine's scalars."""
     return [[([make_value(float(w[i, j])) for i in range(w.shape[0])], make_value(float(b[j])))

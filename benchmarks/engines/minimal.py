@@ -124,14 +124,7 @@ def mlp(problem):
 
 def overhead(problem):
     a, b = Tensor(problem["a"].copy()), Tensor(problem["b"].copy())
-
-    def train():
-        for _ in range(problem["iterations"]):
-            a.grad = b.grad = None
-            out = formulas.overhead_expression(F, a, b)
-            out.backward()
-        return {"loss": out.item(), "grad": float(a.grad.sum())}
-    return train
+    return formulas.overhead_training(F, a, b, problem["iterations"])
 
 
 RUNNERS = {"minimal": {"mlp": mlp, "overhead": overhead}}

@@ -64,14 +64,7 @@ def chain(problem):
 
 def overhead(problem):
     a, b = _tensor(problem["a"], True), _tensor(problem["b"], True)
-
-    def train():
-        for _ in range(problem["iterations"]):
-            a.grad = b.grad = None
-            out = formulas.overhead_expression(F, a, b)
-            out.backward()
-        return {"loss": out.item(), "grad": a.grad.sum().item()}
-    return train
+    return formulas.overhead_training(F, a, b, problem["iterations"])
 
 
 RUNNERS = {"torch": {"mlp": mlp, "moons": mlp, "cnn": cnn, "chain": chain, "overhead": overhead}}
