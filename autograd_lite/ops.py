@@ -56,9 +56,11 @@ def _sum_to_forward(x, shape):
     if x.shape == shape:
         return x
     size = math.prod(shape)
-    if size == 1:  # everything into one element: numpy's pairwise sum, accurate in float32 too
-        return np.asarray(np.add.reduce(x, axis=None)).reshape(shape)
     lead = x.ndim - len(shape)
+    if size == 1 and x.dtype.char != "d":
+        # into one element: numpy's pairwise sum keeps float32 accurate (float64 is accurate
+        # enough in BLAS, below, which is faster: a (800, 1) bias gradient in 1 us, not 3)
+        return np.asarray(np.add.reduce(x, axis=None)).reshape(shape)
     if x.shape[lead:] == shape and x.dtype.char in "fd":
         # only leading axes (a bias gradient): one BLAS call, ones @ rows, is several times
         # faster than numpy's reduction over the first axis of a narrow array
@@ -137,6 +139,11 @@ def _matmul_forward(a, b):
     # per call, and a (100, 1) @ (1, 30) outer product takes 2.2 us instead of 5.7
     if (a.__class__ is np.ndarray and b.__class__ is np.ndarray
             and 0 < a.ndim <= 2 and 0 < b.ndim <= 2):
+        if a.ndim == 2 and b.ndim == 2 and 1 < b.shape[1] <= 16 and a.shape[0] >= 128:
+            # many rows of few columns: made column-major, so numpy adds a bias (and does
+            # what follows) one long column at a time instead of in 800 loops of 4
+            # elements: (800, 4) + (4,) takes 2.7 us instead of 7.2
+            return np.dot(b.T, a.T).T
         return np.dot(a, b)
     return np.matmul(a, b)
 
@@ -208,13 +215,20 @@ abs = primitive("abs", np.abs, lambda g, ans, x: g * np.sign(_raw(x)))
 tanh = primitive("tanh", np.tanh, lambda g, ans, x: g * (1.0 - ans * ans))
 
 
+@np.errstate(over="ignore")  # as a decorator it costs half what a `with` block does
 def _sigmoid_forward(x):
     # 1 / (1 + e^-x); far below zero e^-x overflows to inf and 1 / inf = 0 is the right answer
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-x))
+    return 1.0 / (1.0 + np.exp(-x))
 
 
-sigmoid = primitive("sigmoid", _sigmoid_forward, lambda g, ans, x: g * ans * (1.0 - ans))
+def _sigmoid_vjp(g, ans, x):
+    slope = 1.0 - ans  # a new array (or Value), so it can be scaled in place
+    slope *= ans       # sigmoid' = sigmoid (1 - sigmoid)
+    slope *= g
+    return slope
+
+
+sigmoid = primitive("sigmoid", _sigmoid_forward, _sigmoid_vjp)
 relu = primitive("relu", lambda x: np.maximum(x, 0.0),
                  lambda g, ans, x: g * (_raw(x) > 0))
 leaky_relu = primitive(

@@ -4,7 +4,8 @@ The speedups swapped general code for special cases:
 - `sum_to` over leading axes only (a bias gradient) is `ones @ rows`, one BLAS
   call with a cached read-only ones vector, instead of `np.add.reduce`;
 - matmul of 1-D and 2-D arrays is `np.dot` (less overhead than `np.matmul`),
-  in the forward and in both vjps;
+  in the forward and in both vjps; a result with many rows and few columns is
+  made column-major, so that adding a bias to it is one long loop per column;
 - the gradient of `x ** 2` is `g * 2x`, with no power;
 - a full reduction's gradient (sum, mean with axis=None) broadcasts without a reshape;
 - sigmoid is `1 / (1 + e^-x)` with overflow silenced, instead of the
@@ -622,6 +623,28 @@ def test_matmul_gradients_equal_the_plain_formulas(operands):
     for value, g_matrix, matrix in ((a, ga, A), (b, gb, B)):  # summed over the batch axes
         expected = plain_sum_to(g_matrix, matrix.shape[-2:] if value.ndim == 1 else value.shape)
         np.testing.assert_array_equal(value.grad, expected.reshape(value.shape))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rows, cols", [(127, 4), (128, 1), (128, 2), (800, 4), (300, 16), (300, 17)])
+def test_tall_narrow_matmul_results_equal_numpys_and_their_gradients_too(rows, cols, dtype, rng):
+    """Results with many rows and few columns are made column-major (see _matmul_forward)."""
+    a = rng.integers(-8, 9, (rows, 3)).astype(dtype)
+    b = rng.integers(-8, 9, (3, cols)).astype(dtype)
+    out = ops.matmul(a, b)
+    if cols > 1:  # a single column is both layouts
+        assert out.flags.f_contiguous == (rows >= 128 and cols <= 16)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, np.matmul(a, b))  # integer-valued: exact in any order
+    for a_arg in (a, np.asfortranarray(a)):
+        w, bias = Value(b), Value(rng.integers(-4, 5, cols).astype(dtype))
+        upstream = rng.integers(-4, 5, (rows, cols)).astype(dtype)
+        (a_arg @ w + bias).backward(upstream)
+        np.testing.assert_array_equal(w.grad, a.T @ upstream)
+        np.testing.assert_array_equal(bias.grad, upstream.sum(axis=0))
+        x = Value(a_arg)
+        (x @ Value(b)).backward(upstream)
+        np.testing.assert_array_equal(x.grad, upstream @ b.T)
 
 
 def test_matmul_of_mismatched_or_0d_operands_fails_naming_the_op():
