@@ -57,15 +57,16 @@ def _sum_to_forward(x, shape):
         return x
     size = math.prod(shape)
     lead = x.ndim - len(shape)
-    if size == 1 and x.dtype.char != "d":
+    kind = x.dtype.char
+    if size == 1 and kind != "d":
         # into one element: numpy's pairwise sum keeps float32 accurate (float64 is accurate
         # enough in BLAS, below, which is faster: a (800, 1) bias gradient in 1 us, not 3)
         return np.asarray(np.add.reduce(x, axis=None)).reshape(shape)
-    if x.shape[lead:] == shape and x.dtype.char in "fd":
+    if x.shape[lead:] == shape and kind in "fd":
         # only leading axes (a bias gradient): one BLAS call, ones @ rows, is several times
         # faster than numpy's reduction over the first axis of a narrow array
-        rows = x.reshape(math.prod(x.shape[:lead]), size)
-        out = np.dot(_ones(len(rows), x.dtype), rows)
+        rows = x if x.ndim == 2 and lead == 1 else x.reshape(math.prod(x.shape[:lead]), size)
+        out = np.dot(_ones(len(rows), kind), rows)
         return out if len(shape) == 1 else out.reshape(shape)  # (a view would be copied into .grad)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
@@ -73,7 +74,10 @@ def _sum_to_forward(x, shape):
 
 
 def _ones(n, dtype):
-    """A vector of n ones; batch-sized ones are kept (read-only), since batch sizes repeat."""
+    """A vector of n ones; batch-sized ones are kept (read-only), since batch sizes repeat.
+
+    `dtype` is best a type code ("d", "f"): it hashes faster than a numpy dtype.
+    """
     return _small_ones(n, dtype) if n <= 65536 else np.ones(n, dtype=dtype)
 
 

@@ -93,7 +93,7 @@ _edit_lock = threading.Lock()  # keeps edits.last from going back when threads e
 _NO_KWARGS = {}  # shared by every op called without keyword arguments (never mutated)
 
 
-def apply(prim, args, kwargs):
+def apply(prim, args, kwargs=_NO_KWARGS):
     """Run `prim` forward on the inputs' data and record it if any input needs grad."""
     order = next(_numbers)  # before reading the inputs: a change from now on counts as later
     datas, needs_grad, converted = [], False, False
@@ -311,17 +311,29 @@ class Value:
 
 
     # --- arithmetic: each operator is one op from the table in ops.py -----------
-    def __add__(self, other): return ops.add(self, other) if isinstance(other, _OPERANDS_V) else NotImplemented
-    def __radd__(self, other): return ops.add(other, self) if isinstance(other, _OPERANDS) else NotImplemented
-    def __sub__(self, other): return ops.sub(self, other) if isinstance(other, _OPERANDS_V) else NotImplemented
-    def __rsub__(self, other): return ops.sub(other, self) if isinstance(other, _OPERANDS) else NotImplemented
-    def __mul__(self, other): return ops.mul(self, other) if isinstance(other, _OPERANDS_V) else NotImplemented
-    def __rmul__(self, other): return ops.mul(other, self) if isinstance(other, _OPERANDS) else NotImplemented
-    def __truediv__(self, other): return ops.div(self, other) if isinstance(other, _OPERANDS_V) else NotImplemented
-    def __rtruediv__(self, other): return ops.div(other, self) if isinstance(other, _OPERANDS) else NotImplemented
-    def __matmul__(self, other): return ops.matmul(self, other) if isinstance(other, _OPERANDS_V) else NotImplemented
-    def __rmatmul__(self, other): return ops.matmul(other, self) if isinstance(other, _OPERANDS) else NotImplemented
-    def __neg__(self): return ops.neg(self)
+    # (operators, and the functions below that take no options, call `apply` themselves:
+    # the op's own wrapper would only look for a Value again, one call more per op)
+    def __add__(self, other):
+        return apply(ops.add.primitive, (self, other)) if isinstance(other, _OPERANDS_V) else NotImplemented
+    def __radd__(self, other):
+        return apply(ops.add.primitive, (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
+    def __sub__(self, other):
+        return apply(ops.sub.primitive, (self, other)) if isinstance(other, _OPERANDS_V) else NotImplemented
+    def __rsub__(self, other):
+        return apply(ops.sub.primitive, (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
+    def __mul__(self, other):
+        return apply(ops.mul.primitive, (self, other)) if isinstance(other, _OPERANDS_V) else NotImplemented
+    def __rmul__(self, other):
+        return apply(ops.mul.primitive, (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
+    def __truediv__(self, other):
+        return apply(ops.div.primitive, (self, other)) if isinstance(other, _OPERANDS_V) else NotImplemented
+    def __rtruediv__(self, other):
+        return apply(ops.div.primitive, (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
+    def __matmul__(self, other):
+        return apply(ops.matmul.primitive, (self, other)) if isinstance(other, _OPERANDS_V) else NotImplemented
+    def __rmatmul__(self, other):
+        return apply(ops.matmul.primitive, (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
+    def __neg__(self): return apply(ops.neg.primitive, (self,))
     def __pos__(self): return self
 
     def __pow__(self, other):
@@ -340,17 +352,17 @@ class Value:
     def __getitem__(self, index): return ops.getitem(self, index=ops.as_index(index))
 
     # --- elementwise functions --------------------------------------------------
-    def exp(self): return ops.exp(self)
-    def log(self): return ops.log(self)
-    def sqrt(self): return ops.sqrt(self)
-    def abs(self): return ops.abs(self)
+    def exp(self): return apply(ops.exp.primitive, (self,))
+    def log(self): return apply(ops.log.primitive, (self,))
+    def sqrt(self): return apply(ops.sqrt.primitive, (self,))
+    def abs(self): return apply(ops.abs.primitive, (self,))
     __abs__ = abs
-    def tanh(self): return ops.tanh(self)
-    def sigmoid(self): return ops.sigmoid(self)
-    def relu(self): return ops.relu(self)
+    def tanh(self): return apply(ops.tanh.primitive, (self,))
+    def sigmoid(self): return apply(ops.sigmoid.primitive, (self,))
+    def relu(self): return apply(ops.relu.primitive, (self,))
     def leaky_relu(self, negative_slope=0.01): return ops.leaky_relu(self, negative_slope=negative_slope)
-    def sin(self): return ops.sin(self)
-    def cos(self): return ops.cos(self)
+    def sin(self): return apply(ops.sin.primitive, (self,))
+    def cos(self): return apply(ops.cos.primitive, (self,))
     def clip(self, lo=None, hi=None): return ops.clip(self, lo=lo, hi=hi)
 
     # --- reductions (numpy's axis/keepdims) -------------------------------------
