@@ -12,7 +12,7 @@ import numpy as np
 
 from . import anomaly, ops
 from .grad_mode import _state as _grad_state
-from .value import Value, edits
+from .value import Value, edits, unchanged
 
 # non-leaf values whose .grad the user asked to keep, by id: a WeakSet would
 # compare values with ==, which is elementwise for a Value
@@ -121,7 +121,8 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
             for index, parent in enumerate(args):
                 if not isinstance(parent, Value) or not parent.requires_grad:
                     continue
-                pg = vjps[index](g, ans, *saved, **kwargs)
+                vjp = vjps[index]
+                pg = g if vjp is unchanged else vjp(g, ans, *saved, **kwargs)
                 if pg is None:
                     continue
                 if check_nan:

@@ -21,7 +21,7 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .value import Value, primitive, _raw
+from .value import Value, primitive, unchanged, _raw
 
 
 def _like(mask, g):
@@ -102,8 +102,8 @@ broadcast_to = primitive("broadcast_to", _broadcast_to_forward,
                          lambda g, ans, x, shape: sum_to(g, np.shape(x)))
 
 # --- arithmetic: the vjp for a, then the one for b ----------------------------------
-add = primitive("add", np.add, lambda g, ans, a, b: g, lambda g, ans, a, b: g)
-sub = primitive("sub", np.subtract, lambda g, ans, a, b: g, lambda g, ans, a, b: -g)
+add = primitive("add", np.add, unchanged, unchanged)
+sub = primitive("sub", np.subtract, unchanged, lambda g, ans, a, b: -g)
 mul = primitive("mul", np.multiply, lambda g, ans, a, b: g * b, lambda g, ans, a, b: g * a)
 div = primitive("div", np.true_divide,
                 lambda g, ans, a, b: g / b, lambda g, ans, a, b: -g * ans / b)
@@ -189,7 +189,7 @@ def _linear_forward(x, weight, bias=None):
 linear_ = primitive("linear", _linear_forward,
                     lambda g, ans, x, weight, bias=None: matmul(g, weight),
                     lambda g, ans, x, weight, bias=None: matmul(_rows(g).T, _rows(x)),
-                    lambda g, ans, x, weight, bias=None: g)
+                    unchanged)
 
 
 def linear(x, weight, bias=None):
@@ -331,7 +331,7 @@ reshape = primitive("reshape", lambda x, shape: np.reshape(x, shape),
 
 # a C-ordered copy (PyTorch's .contiguous()): numpy runs much faster over contiguous
 # arrays than over transposed views with short rows, e.g. the output of conv2d
-contiguous = primitive("contiguous", lambda x: np.asarray(x, order="C"), lambda g, ans, x: g)
+contiguous = primitive("contiguous", lambda x: np.asarray(x, order="C"), unchanged)
 
 
 def _transpose_vjp(g, ans, x, axes):
