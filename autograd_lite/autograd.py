@@ -12,7 +12,8 @@ import numpy as np
 
 from . import anomaly, ops
 from .grad_mode import _state as _grad_state
-from .value import Value, edits, unchanged
+from .ops import unchanged
+from .value import Value, edits
 
 # non-leaf values whose .grad the user asked to keep, by id: a WeakSet would
 # compare values with ==, which is elementwise for a Value

@@ -47,14 +47,6 @@ class Primitive:
         return f"<primitive {self.name}>"
 
 
-def unchanged(g, ans, *inputs, **kwargs):
-    """The vjp of an input that passes into the output as it is (add's, sub's first): g itself.
-
-    backward() knows it and hands g on without calling it.
-    """
-    return g
-
-
 class _EachInput:
     """The vjps of an op with any number of inputs: input i's is `vjp(i, g, ans, *inputs)`."""
 

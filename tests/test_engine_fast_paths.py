@@ -4,12 +4,17 @@ The speedups swapped general code for special cases:
 - `sum_to` over leading axes only (a bias gradient) is `ones @ rows`, one BLAS
   call with a cached read-only ones vector, instead of `np.add.reduce`;
 - matmul of 1-D and 2-D arrays is `np.dot` (less overhead than `np.matmul`),
-  in the forward and in both vjps; a result with many rows and few columns is
-  made column-major, so that adding a bias to it is one long loop per column;
+  in the forward and in both vjps; a float result with many rows and few
+  columns is made column-major (owning its memory), so that adding a bias to it
+  is one long loop per column;
+- a float64 sum into one element of a bias's shape is `ones @ rows` as well;
+- operators and option-free methods (`x + y`, `x.sigmoid()`) call `apply`
+  themselves, and backward hands `g` on without calling the `unchanged` vjp
+  (add's, sub's first, linear's bias);
 - the gradient of `x ** 2` is `g * 2x`, with no power;
 - a full reduction's gradient (sum, mean with axis=None) broadcasts without a reshape;
 - sigmoid is `1 / (1 + e^-x)` with overflow silenced, instead of the
-  two-branch stable formula;
+  two-branch stable formula, and its vjp scales one new array in place;
 - arithmetic operators check for a `Value` operand first;
 - backward reads each op's input arrays from its record, looks for in-place
   changes only at ops that ran before the latest change to any `.data`, sums leaves'
@@ -336,6 +341,17 @@ def test_sigmoid_gradient_matches_finite_differences(x):
     assert gradcheck(lambda v: v.sigmoid(), [Value(x)])
 
 
+def test_sigmoid_gradient_keeps_a_wider_upstream_dtype_until_it_is_stored():
+    """A float64 gradient through a float16 sigmoid is not rounded to float16 mid-backward."""
+    x = Value(np.array([0.0, 1.0, -2.0], np.float16))
+    s = (x * 1e-3).sigmoid()
+    (s * Value(np.full(3, 1e6))).sum().backward()  # 1e6 itself is beyond float16 (max 65504)
+    sig = s.data.astype(np.float64)
+    expected = 1e6 * sig * (1 - sig) * 1e-3  # about 250
+    assert np.all(np.isfinite(x.grad)) and x.grad.dtype == np.float16
+    np.testing.assert_allclose(x.grad, expected, rtol=5e-3)
+
+
 # --- operators with Value operands --------------------------------------------------
 OPERATORS = [operator.add, operator.sub, operator.mul, operator.truediv]
 OPERAND_KINDS = ["Value", "Parameter", "float", "int", "ndarray", "np.float64", "np.float32", "list"]
@@ -634,6 +650,7 @@ def test_tall_narrow_matmul_results_equal_numpys_and_their_gradients_too(rows, c
     out = ops.matmul(a, b)
     if cols > 1:  # a single column is both layouts
         assert out.flags.f_contiguous == (rows >= 128 and cols <= 16)
+    assert out.base is None  # owns its memory, so a gradient made this way is stored uncopied
     assert out.dtype == dtype
     np.testing.assert_array_equal(out, np.matmul(a, b))  # integer-valued: exact in any order
     for a_arg in (a, np.asfortranarray(a)):
@@ -645,6 +662,16 @@ def test_tall_narrow_matmul_results_equal_numpys_and_their_gradients_too(rows, c
         x = Value(a_arg)
         (x @ Value(b)).backward(upstream)
         np.testing.assert_array_equal(x.grad, upstream @ b.T)
+
+
+@pytest.mark.parametrize("dtypes", [(np.float32, np.float64), (np.int64, np.int64),
+                                    (np.float64, np.int64), (np.float16, np.float16)])
+def test_tall_narrow_matmul_of_other_dtypes_is_numpys_matmul(dtypes, rng):
+    a = rng.integers(-8, 9, (200, 3)).astype(dtypes[0])
+    b = rng.integers(-8, 9, (3, 4)).astype(dtypes[1])
+    out, expected = ops.matmul(a, b), np.matmul(a, b)
+    assert out.dtype == expected.dtype
+    np.testing.assert_array_equal(out, expected)
 
 
 def test_matmul_of_mismatched_or_0d_operands_fails_naming_the_op():
