@@ -23,7 +23,7 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .value import Value, primitive, _raw
+from .value import Value, primitive, _operator, _raw
 
 
 def unchanged(g, ans, *inputs, **kwargs):
@@ -475,3 +475,11 @@ def _max_pool_forward(x, size, stride):
 
 
 max_pool = primitive("max_pool2d", _max_pool_forward, _max_pool_vjp)
+
+
+# --- Value's binary operators, each recording one entry of the table -------------------
+for _name, _op in (("add", add), ("sub", sub), ("mul", mul), ("truediv", div), ("matmul", matmul)):
+    for _method_name, _reflected in ((f"__{_name}__", False), (f"__r{_name}__", True)):
+        _method = _operator(_op, _reflected)
+        _method.__name__, _method.__qualname__ = _method_name, f"Value.{_method_name}"
+        setattr(Value, _method_name, _method)

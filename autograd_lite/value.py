@@ -311,28 +311,9 @@ class Value:
 
 
     # --- arithmetic: each operator is one op from the table in ops.py -----------
-    # (operators, and the functions below that take no options, call `apply` themselves:
-    # the op's own wrapper would only look for a Value again, one call more per op)
-    def __add__(self, other):
-        return apply(ops.add.primitive, (self, other)) if isinstance(other, _OPERANDS_V) else NotImplemented
-    def __radd__(self, other):
-        return apply(ops.add.primitive, (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
-    def __sub__(self, other):
-        return apply(ops.sub.primitive, (self, other)) if isinstance(other, _OPERANDS_V) else NotImplemented
-    def __rsub__(self, other):
-        return apply(ops.sub.primitive, (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
-    def __mul__(self, other):
-        return apply(ops.mul.primitive, (self, other)) if isinstance(other, _OPERANDS_V) else NotImplemented
-    def __rmul__(self, other):
-        return apply(ops.mul.primitive, (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
-    def __truediv__(self, other):
-        return apply(ops.div.primitive, (self, other)) if isinstance(other, _OPERANDS_V) else NotImplemented
-    def __rtruediv__(self, other):
-        return apply(ops.div.primitive, (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
-    def __matmul__(self, other):
-        return apply(ops.matmul.primitive, (self, other)) if isinstance(other, _OPERANDS_V) else NotImplemented
-    def __rmatmul__(self, other):
-        return apply(ops.matmul.primitive, (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
+    # (+ - * / @ and their reflected forms are attached at the end of ops.py, by `_operator`;
+    # these and the functions below that take no options call `apply` themselves: the op's
+    # own wrapper would only look for a Value again, one call more per op)
     def __neg__(self): return apply(ops.neg.primitive, (self,))
     def __pos__(self): return self
 
@@ -403,6 +384,21 @@ _OPERANDS_V = (Value,) + _OPERANDS  # a Value first: most operands are one
 def _raw(x):
     """The numpy data behind `x` (a `Value`, an array or a number)."""
     return x._data if isinstance(x, Value) else x
+
+
+def _operator(op, reflected=False):
+    """The method for a binary operator: record `op` with this value on the left (right if reflected).
+
+    Operands of other types give NotImplemented, so Python raises its usual TypeError.
+    """
+    prim = op.primitive
+    if reflected:
+        def method(self, other):
+            return apply(prim, (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
+    else:
+        def method(self, other):
+            return apply(prim, (self, other)) if isinstance(other, _OPERANDS_V) else NotImplemented
+    return method
 
 
 from . import autograd, ops  # noqa: E402  (both need Value defined first)
