@@ -5,10 +5,10 @@ A vjp receives the upstream gradient `g`, the forward result `ans` and the
 op's inputs, and returns the gradient for its input; backward calls only the
 vjps of inputs that need a gradient, and hands `g` on without a call where the
 vjp is `unchanged` (an input that passes into the output as it is). A vjp uses
-only operators, methods and
-other entries of this table, so one definition serves numpy arrays (a plain
-backward) and `Value`s (`create_graph=True`: the backward is recorded too,
-which is what makes second and higher derivatives work).
+only operators, methods and other entries of this table, so one definition
+serves numpy arrays (a plain backward) and `Value`s (`create_graph=True`: the
+backward is recorded too, which is what makes second and higher derivatives
+work).
 
 Gradients may come back in a broadcast shape; the engine sums them back to
 each input's shape with `sum_to`, so no vjp has to care about broadcasting.
