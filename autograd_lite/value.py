@@ -5,7 +5,8 @@ input arrays)`, that `backward()` walks in reverse. A value made outside any
 recording (a leaf, a constant, or anything under `no_grad`) keeps none.
 
 The ops themselves live in `ops.py`, one table entry each; this file only
-holds the value type and `apply`, the one place where an op is recorded.
+holds the value type, `apply` (the one place where an op is recorded) and
+`_operator`, which makes the binary-operator methods `ops.py` attaches.
 """
 import functools
 import itertools
