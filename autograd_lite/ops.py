@@ -149,18 +149,26 @@ power = primitive("pow", np.power, _power_vjp_base, _power_vjp_exponent)
 
 
 def _matmul_forward(a, b):
-    # for 1-D and 2-D arrays np.dot is the same product with less overhead: 0.3-0.4 us less
-    # per call, and a (100, 1) @ (1, 30) outer product takes 2.2 us instead of 5.7
+    """np.matmul's product, through whichever numpy call is fastest for these shapes."""
     if (a.__class__ is np.ndarray and b.__class__ is np.ndarray
             and 0 < a.ndim <= 2 and 0 < b.ndim <= 2):
-        if (a.ndim == 2 and b.ndim == 2 and 1 < b.shape[1] <= 16 and a.shape[0] >= 128
+        rows = a.shape[0] if a.ndim == 2 else 1
+        cols = b.shape[1] if b.ndim == 2 else 1
+        if (rows >= 128 and 1 < cols <= 16 and a.ndim == 2 and a.shape[1] <= 16
                 and a.dtype == b.dtype and a.dtype.char in "fd"):
-            # many rows of few columns: made column-major, so numpy adds a bias to it one
-            # long column at a time instead of in 800 loops of 4 elements: (800, 4) + (4,)
-            # takes 2.7 us instead of 7.2. (A transposed view: as a leaf's gradient it is
-            # copied into .grad; writing into an owned array with out= costs more per call)
+            # many rows of few columns, from few: made column-major, so numpy adds a bias to
+            # it one long column at a time instead of in 800 loops of 4 elements: (800, 4) +
+            # (4,) takes 2.7 us instead of 7.2. (A transposed view: as a leaf's gradient it is
+            # copied into .grad; writing into an owned array with out= costs more per call.)
+            # With a long inner dimension the product dominates, and BLAS computes the
+            # transposed one slower: (128, 256) @ (256, 10) takes 18 us instead of 14
             return np.dot(b.T, a.T).T
-        return np.dot(a, b)
+        if rows * cols <= 8192:
+            # np.dot has less overhead: 0.3-0.4 us less per call, and a (100, 1) @ (1, 30)
+            # outer product takes 2.2 us instead of 5.7. On bigger results it is slower (it
+            # clears the result before BLAS writes it): 13% on (800, 30) @ (30, 30), 4% on
+            # the (784, 128) @ (128, 256) of a weight gradient
+            return np.dot(a, b)
     return np.matmul(a, b)
 
 

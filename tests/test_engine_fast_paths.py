@@ -642,14 +642,18 @@ def test_matmul_gradients_equal_the_plain_formulas(operands):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("rows, cols", [(127, 4), (128, 1), (128, 2), (800, 4), (300, 16), (300, 17)])
-def test_tall_narrow_matmul_results_equal_numpys_and_their_gradients_too(rows, cols, dtype, rng):
-    """Results with many rows and few columns are made column-major (see _matmul_forward)."""
-    a = rng.integers(-8, 9, (rows, 3)).astype(dtype)
-    b = rng.integers(-8, 9, (3, cols)).astype(dtype)
+@pytest.mark.parametrize("rows, inner, cols", [(127, 3, 4), (128, 3, 1), (128, 3, 2), (800, 3, 4),
+                                               (300, 3, 16), (300, 3, 17), (300, 16, 4),
+                                               (300, 17, 4)])
+def test_tall_narrow_matmul_results_equal_numpys_and_their_gradients_too(rows, inner, cols, dtype,
+                                                                         rng):
+    """Results with many rows and few columns, from a short inner dimension, are made
+    column-major (see _matmul_forward)."""
+    a = rng.integers(-8, 9, (rows, inner)).astype(dtype)
+    b = rng.integers(-8, 9, (inner, cols)).astype(dtype)
     out = ops.matmul(a, b)
     if cols > 1:  # a single column is both layouts
-        assert out.flags.f_contiguous == (rows >= 128 and cols <= 16)
+        assert out.flags.f_contiguous == (rows >= 128 and cols <= 16 and inner <= 16)
     assert out.dtype == dtype
     np.testing.assert_array_equal(out, np.matmul(a, b))  # integer-valued: exact in any order
     for a_arg in (a, np.asfortranarray(a)):
