@@ -667,6 +667,21 @@ def test_tall_narrow_matmul_results_equal_numpys_and_their_gradients_too(rows, i
         np.testing.assert_array_equal(x.grad, upstream @ b.T)
 
 
+@pytest.mark.parametrize("shapes", [((64, 30), (30, 128)), ((64, 30), (30, 129)), ((129, 64), (64,)),
+                                    ((64,), (64, 8193)), ((8193, 3), (3, 1))])
+def test_matmul_on_either_side_of_the_np_dot_size_limit_equals_numpys(shapes, rng):
+    """Results of up to 8192 elements come from np.dot, bigger ones from np.matmul."""
+    a, b = (rng.integers(-8, 9, shape).astype(np.float64) for shape in shapes)
+    x, w = Value(a), Value(b)
+    out = x @ w
+    np.testing.assert_array_equal(out.data, np.matmul(a, b))
+    upstream = rng.integers(-4, 5, out.shape).astype(np.float64)
+    out.backward(upstream)
+    A, B, G = np.atleast_2d(a), b.reshape(b.shape[0], -1), upstream.reshape(len(np.atleast_2d(a)), -1)
+    np.testing.assert_array_equal(x.grad, (G @ B.T).reshape(a.shape))
+    np.testing.assert_array_equal(w.grad, (A.T @ G).reshape(b.shape))
+
+
 @pytest.mark.parametrize("dtypes", [(np.float32, np.float64), (np.int64, np.int64),
                                     (np.float64, np.int64), (np.float16, np.float16)])
 def test_tall_narrow_matmul_of_other_dtypes_is_numpys_matmul(dtypes, rng):
