@@ -171,7 +171,7 @@ class Value:
     """
 
     __slots__ = ("_data", "grad", "requires_grad", "name", "_node", "_version", "_edited",
-                 "_order", "_site", "__weakref__")
+                 "_order", "_site", "_origin", "__weakref__")  # _origin: set by detach() only
     __array_ufunc__ = None  # numpy defers to our reflected operators: array * Value -> Value
     __hash__ = object.__hash__  # == is elementwise, identity is the hash
 
@@ -211,9 +211,16 @@ class Value:
     def data(self, new):
         new = new if isinstance(new, np.ndarray) else np.asarray(new)
         with _edit_lock:
-            self._data = new
-            self._version += 1
-            self._edited = edits.last = next(_numbers)
+            changed_in_place = new is self._data  # `v.data -= ...` writes into the array
+            value = self
+            while value is not None:
+                value._data = new
+                value._version += 1
+                value._edited = edits.last = next(_numbers)
+                # a detached value's in-place change is its origin's too, while they share
+                value = getattr(value, "_origin", None) if changed_in_place else None
+                if value is not None and value._data is not new:
+                    break
 
     # --- what it is -----------------------------------------------------------
     shape = property(lambda self: self._data.shape, doc="Shape of `.data`.")
@@ -248,10 +255,16 @@ class Value:
         return self._data
 
     def detach(self):
-        """A new leaf sharing this value's data, outside any graph."""
+        """A new leaf sharing this value's data, outside any graph.
+
+        As in PyTorch, an in-place change through it (`w.detach().data -= 1`)
+        counts as a change to this value too, so a graph that used this value
+        refuses to backward instead of giving gradients of the old data.
+        """
         out = Value.__new__(Value)
         Value.__init__(out, 0.0, requires_grad=False)
         out._data = self._data
+        out._origin = self
         return out
 
     def __repr__(self):

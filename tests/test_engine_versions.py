@@ -38,6 +38,31 @@ def test_changing_an_op_output_that_its_backward_reads_raises():
         y.sum().backward()
 
 
+def test_an_in_place_change_through_a_detached_value_counts_for_its_origin():
+    """As in PyTorch, detach() shares the version: w.detach().data -= 1 changes w."""
+    w = Value([1.0, 2.0], name="w")
+    loss = (w * w).sum()
+    detached = w.detach().detach()  # through a chain of them too
+    detached.data -= 1.0
+    assert w._version == 1 and w.data.tolist() == [0.0, 1.0]
+    with pytest.raises(RuntimeError, match=r"op 'mul' was modified in place: its input 0 \('w'"):
+        loss.backward()
+
+
+def test_a_detached_value_given_a_new_array_no_longer_shares_and_changes_nothing():
+    w = Value([1.0, 2.0])
+    loss = (w * w).sum()
+    detached = w.detach()
+    detached.data = detached.data - 1.0  # a new array: w keeps its data
+    detached.data -= 1.0                 # in place, but in detached's own array now
+    assert w._version == 0 and w.data.tolist() == [1.0, 2.0]
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, [2.0, 4.0])
+    w.data = w.data + 1.0  # and once w has moved on, the detached value's changes stay its own
+    detached.data -= 1.0
+    assert w._version == 1 and w.data.tolist() == [2.0, 3.0]
+
+
 def test_changes_after_the_graph_is_released_are_fine():
     w = Value([1.0, 2.0], name="w")
     loss = (w * w).sum()
