@@ -339,8 +339,17 @@ logsumexp = primitive("logsumexp", _logsumexp_forward, _logsumexp_vjp)
 
 # x - logsumexp(x) as one op (every cross-entropy loss takes it): its vjp, g - softmax * sum(g),
 # is one step instead of the subtraction's and logsumexp's with a sum in between
+def _log_softmax_forward(x, axis=-1):
+    # (x - max) - log(sum(e^(x - max))): the sum is at least 1 (e^0 at the max), so its log
+    # is finite; rows holding nan or inf give nan, as in PyTorch
+    if x.size == 0:
+        return x.copy()
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
+
+
 log_softmax = primitive(
-    "log_softmax", lambda x, axis=-1: x - _logsumexp_forward(x, axis=axis, keepdims=True),
+    "log_softmax", _log_softmax_forward,
     lambda g, ans, x, axis=-1: g - exp(ans) * sum(g, axis=axis, keepdims=True))
 
 # --- shape and indexing -------------------------------------------------------------

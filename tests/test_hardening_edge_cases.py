@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import nn
-from autograd_lite import Value, concatenate, max_pool2d, stack
+from autograd_lite import Value, concatenate, log_softmax, max_pool2d, stack
 
 
 def test_logsumexp_of_nothing_is_minus_infinity_like_pytorch():
@@ -13,6 +13,24 @@ def test_logsumexp_of_nothing_is_minus_infinity_like_pytorch():
     out.backward()
     assert x.grad.shape == (0,)
     np.testing.assert_array_equal(Value(np.ones((2, 0))).logsumexp(axis=1).data, [-np.inf, -np.inf])
+
+
+@pytest.mark.parametrize("shape", [(2, 0), (0, 3)])
+def test_log_softmax_of_nothing_is_nothing_like_pytorch(shape):
+    x = Value(np.ones(shape))
+    out = log_softmax(x, axis=-1)
+    assert out.shape == shape
+    out.sum().backward()
+    assert x.grad.shape == shape
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_log_softmax_rows_with_infinities_match_pytorch():
+    """A row holding +inf (or only -inf) is all nan; a row with some -inf is fine."""
+    rows = np.array([[np.inf, 1.0, 0.0], [-np.inf, -np.inf, -np.inf], [-np.inf, 1.0, 1.0]])
+    out = log_softmax(Value(rows), axis=-1).data
+    assert np.isnan(out[:2]).all()
+    np.testing.assert_allclose(out[2], [-np.inf, -np.log(2.0), -np.log(2.0)])
 
 
 @pytest.mark.parametrize("join", [concatenate, stack])
