@@ -13,6 +13,7 @@ import itertools
 import numbers
 import threading
 import types
+import weakref
 
 import numpy as np
 
@@ -128,6 +129,7 @@ def apply(prim, args, kwargs=_NO_KWARGS):
     value._version = 0
     value._edited = -1
     value._site = None
+    value._sharers = None
     if needs_grad and _grad_state.enabled:
         value._node = (prim, args, kwargs or _NO_KWARGS, datas)
         value.requires_grad = True
@@ -171,7 +173,7 @@ class Value:
     """
 
     __slots__ = ("_data", "grad", "requires_grad", "name", "_node", "_version", "_edited",
-                 "_order", "_site", "_origin", "__weakref__")  # _origin: set by detach() only
+                 "_order", "_site", "_sharers", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators: array * Value -> Value
     __hash__ = object.__hash__  # == is elementwise, identity is the hash
 
@@ -193,6 +195,7 @@ class Value:
         self._version = 0
         self._edited = -1
         self._site = None
+        self._sharers = None  # weak references to the values sharing its array (detach)
 
     # --- data and its version -------------------------------------------------
     @property
@@ -211,16 +214,16 @@ class Value:
     def data(self, new):
         new = new if isinstance(new, np.ndarray) else np.asarray(new)
         with _edit_lock:
-            changed_in_place = new is self._data  # `v.data -= ...` writes into the array
-            value = self
-            while value is not None:
-                value._data = new
-                value._version += 1
-                value._edited = edits.last = next(_numbers)
-                # a detached value's in-place change is its origin's too, while they share
-                value = getattr(value, "_origin", None) if changed_in_place else None
-                if value is not None and value._data is not new:
-                    break
+            if new is self._data and self._sharers is not None:
+                # `v.data -= ...` wrote into the array itself, which detach() shares
+                for ref in self._sharers:
+                    other = ref()
+                    if other is not None and other is not self and other._data is new:
+                        other._version += 1
+                        other._edited = next(_numbers)
+            self._data = new
+            self._version += 1
+            self._edited = edits.last = next(_numbers)
 
     # --- what it is -----------------------------------------------------------
     shape = property(lambda self: self._data.shape, doc="Shape of `.data`.")
@@ -257,14 +260,19 @@ class Value:
     def detach(self):
         """A new leaf sharing this value's data, outside any graph.
 
-        As in PyTorch, an in-place change through it (`w.detach().data -= 1`)
-        counts as a change to this value too, so a graph that used this value
-        refuses to backward instead of giving gradients of the old data.
+        As in PyTorch, values sharing an array share its version: an in-place
+        change through one (`w.detach().data -= 1`) counts for all, so a graph
+        that used any of them refuses to backward instead of giving gradients
+        of the old data. They hold each other weakly, keeping no graph alive.
         """
         out = Value.__new__(Value)
         Value.__init__(out, 0.0, requires_grad=False)
         out._data = self._data
-        out._origin = self
+        if self._sharers is None:
+            self._sharers = [weakref.ref(self)]
+        self._sharers[:] = [ref for ref in self._sharers if ref() is not None]
+        self._sharers.append(weakref.ref(out))
+        out._sharers = self._sharers
         return out
 
     def __repr__(self):

@@ -4,7 +4,9 @@ Every assignment to `.data` (including `v.data -= ...`) bumps the value's
 version and is numbered on the same count that numbers values as they are
 made; backward raises when a value an op used was changed after the op ran. A graph that has been released is never checked again.
 """
+import gc
 import warnings
+import weakref
 
 import numpy as np
 import pytest
@@ -49,6 +51,16 @@ def test_an_in_place_change_through_a_detached_value_counts_for_its_origin():
         loss.backward()
 
 
+def test_an_in_place_change_through_one_detached_value_counts_for_its_siblings():
+    w, v = Value([1.0, 2.0]), Value([3.0, 4.0])
+    first = w.detach()
+    y = (first * v).sum()  # v's gradient is first's data
+    w.detach().data *= 2.0
+    assert first._version == 1
+    with pytest.raises(RuntimeError, match=r"op 'mul' was modified in place: its input 0"):
+        y.backward()
+
+
 def test_a_detached_value_given_a_new_array_no_longer_shares_and_changes_nothing():
     w = Value([1.0, 2.0])
     loss = (w * w).sum()
@@ -61,6 +73,19 @@ def test_a_detached_value_given_a_new_array_no_longer_shares_and_changes_nothing
     w.data = w.data + 1.0  # and once w has moved on, the detached value's changes stay its own
     detached.data -= 1.0
     assert w._version == 1 and w.data.tolist() == [2.0, 3.0]
+
+
+def test_a_detached_value_does_not_keep_its_origin_or_its_graph_alive():
+    """Keeping detached hidden states (truncated backprop through time) must not keep graphs."""
+    x = Value([1.0, 2.0])
+    hidden = (x * 2.0).tanh()
+    gone = weakref.ref(hidden)
+    detached = hidden.detach()
+    del hidden
+    gc.collect()
+    assert gone() is None
+    detached.data -= 1.0  # its origin is gone: only its own version moves
+    assert detached._version == 1
 
 
 def test_changes_after_the_graph_is_released_are_fine():
