@@ -22,10 +22,10 @@ retained = weakref.WeakValueDictionary()
 
 def _check_unchanged(node, args):
     """Raise if a value `node`'s op saw (its output or an input) was changed in place since it ran."""
-    if node._edited > node._order:
+    if node._changed_at > node._order:
         raise _version_error(node, "its output", node)
     for i, parent in enumerate(args):
-        if isinstance(parent, Value) and parent._edited > node._order:
+        if isinstance(parent, Value) and parent._changed_at > node._order:
             raise _version_error(node, f"its input {i}", parent)
 
 

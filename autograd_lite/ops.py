@@ -342,9 +342,9 @@ logsumexp = primitive("logsumexp", _logsumexp_forward, _logsumexp_vjp)
 def _log_softmax_forward(x, axis=-1):
     # (x - max) - log(sum(e^(x - max))): the sum is at least 1 (e^0 at the max), so its log
     # is finite; rows holding nan or inf give nan, as in PyTorch
-    if x.size == 0:
-        return x.copy()
-    shifted = x - np.max(x, axis=axis, keepdims=True)
+    shifted = x - np.max(x, axis=axis, keepdims=True, initial=-np.inf)  # checks the axis too
+    if shifted.size == 0:  # nothing to normalize (and no log(0) warning for an empty axis)
+        return shifted
     return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
 
 

@@ -13,7 +13,6 @@ import itertools
 import numbers
 import threading
 import types
-import weakref
 
 import numpy as np
 
@@ -126,10 +125,10 @@ def apply(prim, args, kwargs=_NO_KWARGS):
     value._order = order
     value.grad = None
     value.name = None
-    value._version = 0
+    value._own_version = 0
     value._edited = -1
     value._site = None
-    value._sharers = None
+    value._shared = None
     if needs_grad and _grad_state.enabled:
         value._node = (prim, args, kwargs or _NO_KWARGS, datas)
         value.requires_grad = True
@@ -163,6 +162,15 @@ def _to_array(data, dtype):
     return array
 
 
+class _SharedVersion:
+    """The version of an array that a value and the values detach() made from it share."""
+
+    __slots__ = ("version", "edited")
+
+    def __init__(self, version):
+        self.version, self.edited = version, -1  # edited: the number of the latest change
+
+
 class Value:
     """A scalar or numpy-backed tensor that records the operations applied to it.
 
@@ -172,8 +180,8 @@ class Value:
     d(output)/d(this value) as a numpy array of `.data`'s shape.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "name", "_node", "_version", "_edited",
-                 "_order", "_site", "_sharers", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "name", "_node", "_own_version", "_edited",
+                 "_order", "_site", "_shared", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators: array * Value -> Value
     __hash__ = object.__hash__  # == is elementwise, identity is the hash
 
@@ -192,10 +200,10 @@ class Value:
         self.requires_grad = bool(requires_grad)
         self.name = name
         self._node = None
-        self._version = 0
+        self._own_version = 0
         self._edited = -1
         self._site = None
-        self._sharers = None  # weak references to the values sharing its array (detach)
+        self._shared = None  # the _SharedVersion of an array detach() shares, else None
 
     # --- data and its version -------------------------------------------------
     @property
@@ -214,16 +222,27 @@ class Value:
     def data(self, new):
         new = new if isinstance(new, np.ndarray) else np.asarray(new)
         with _edit_lock:
-            if new is self._data and self._sharers is not None:
-                # `v.data -= ...` wrote into the array itself, which detach() shares
-                for ref in self._sharers:
-                    other = ref()
-                    if other is not None and other is not self and other._data is new:
-                        other._version += 1
-                        other._edited = next(_numbers)
+            shared = self._shared
+            if shared is not None and new is not self._data:  # a new array: no longer shared
+                self._own_version, self._shared, shared = shared.version, None, None
             self._data = new
-            self._version += 1
             self._edited = edits.last = next(_numbers)
+            if shared is None:
+                self._own_version += 1
+            else:  # `v.data -= ...` wrote into the array its sharers hold: a change to each
+                shared.version += 1
+                shared.edited = self._edited
+
+    @property
+    def _version(self):
+        """How many times `.data` was assigned; values sharing an array share it (detach)."""
+        return self._own_version if self._shared is None else self._shared.version
+
+    @property
+    def _changed_at(self):
+        """The number of the latest change to `.data`, through this value or one sharing it."""
+        shared = self._shared
+        return self._edited if shared is None else max(self._edited, shared.edited)
 
     # --- what it is -----------------------------------------------------------
     shape = property(lambda self: self._data.shape, doc="Shape of `.data`.")
@@ -260,19 +279,19 @@ class Value:
     def detach(self):
         """A new leaf sharing this value's data, outside any graph.
 
-        As in PyTorch, values sharing an array share its version: an in-place
-        change through one (`w.detach().data -= 1`) counts for all, so a graph
-        that used any of them refuses to backward instead of giving gradients
-        of the old data. They hold each other weakly, keeping no graph alive.
+        As in PyTorch, it shares the version too: an in-place change through
+        either (`w.detach().data -= 1`) counts for both, so a graph that used
+        this value refuses to backward instead of giving gradients of the old
+        data. Only a small counter is shared: no reference to this value or its
+        graph.
         """
         out = Value.__new__(Value)
         Value.__init__(out, 0.0, requires_grad=False)
         out._data = self._data
-        if self._sharers is None:
-            self._sharers = [weakref.ref(self)]
-        self._sharers[:] = [ref for ref in self._sharers if ref() is not None]
-        self._sharers.append(weakref.ref(out))
-        out._sharers = self._sharers
+        with _edit_lock:
+            if self._shared is None:
+                self._shared = _SharedVersion(self._own_version)
+            out._shared = self._shared
         return out
 
     def __repr__(self):

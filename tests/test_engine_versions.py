@@ -4,7 +4,9 @@ Every assignment to `.data` (including `v.data -= ...`) bumps the value's
 version and is numbered on the same count that numbers values as they are
 made; backward raises when a value an op used was changed after the op ran. A graph that has been released is never checked again.
 """
+import copy
 import gc
+import pickle
 import warnings
 import weakref
 
@@ -86,6 +88,22 @@ def test_a_detached_value_does_not_keep_its_origin_or_its_graph_alive():
     assert gone() is None
     detached.data -= 1.0  # its origin is gone: only its own version moves
     assert detached._version == 1
+
+
+def test_values_that_share_an_array_pickle_and_deep_copy_with_their_shared_version():
+    w = Value([1.0, 2.0], name="w")
+    snapshot = w.detach()
+    for copy_of in (copy.deepcopy, lambda x: pickle.loads(pickle.dumps(x))):
+        w2, snapshot2 = copy_of([w, snapshot])
+        assert w2.data is snapshot2.data and w2.data is not w.data  # still sharing, between them
+        loss = (w2 * w2).sum()
+        w2.detach().data -= 1.0
+        assert snapshot2._version == w2._version == 1 and w._version == 0
+        with pytest.raises(RuntimeError, match=r"op 'mul' was modified in place"):
+            loss.backward()
+        alone = copy_of(w)  # copied on its own, it keeps the count but shares with nothing
+        alone.data -= 1.0
+        assert alone._version == 1 and w._version == 0
 
 
 def test_changes_after_the_graph_is_released_are_fine():
