@@ -229,8 +229,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                     f"grad: input {i} (shape {x.shape}) was not used to compute the outputs; "
                     f"pass allow_unused=True to get None for it")
             result.append(None)
-        elif isinstance(g, Value):
-            result.append(g)
+        elif isinstance(g, Value):  # recorded (create_graph): cast, as a recorded op too
+            result.append(g if g.dtype == x.dtype else ops.astype(g, dtype=x.dtype))
         else:
             result.append(Value(g, requires_grad=False, dtype=x.dtype))
     return tuple(result)

@@ -361,6 +361,10 @@ reshape = primitive("reshape", lambda x, shape: np.reshape(x, shape),
 # arrays than over transposed views with short rows, e.g. the output of conv2d
 contiguous = primitive("contiguous", lambda x: np.asarray(x, order="C"), unchanged)
 
+# a change of dtype (grad() uses it to give each input's gradient in the input's dtype)
+astype = primitive("astype", lambda x, dtype: x.astype(dtype),
+                   lambda g, ans, x, dtype: astype(g, dtype=_raw(x).dtype))
+
 
 def _transpose_vjp(g, ans, x, axes):
     if axes is None:

@@ -71,3 +71,15 @@ def test_gradgradcheck_through_a_composite_function():
     rng = np.random.default_rng(2)
     fn = lambda w, x: ((x @ w).tanh() * (x @ w).sigmoid()).logsumexp(axis=1).var()
     assert gradgradcheck(fn, [Value(rng.normal(size=(3, 2))), Value(rng.normal(size=(4, 3)))])
+
+
+def test_create_graph_gradients_come_in_the_inputs_dtype_and_differentiate_again():
+    """Like PyTorch: a float32 input's gradient is float32 even where the graph went float64."""
+    x = Value(np.array([1.0, 2.0], dtype=np.float32))
+    y = (x * x * np.array([3.0, 4.0])).sum()  # a float64 constant: the graph is float64
+    (g,) = grad(y, x, create_graph=True)
+    assert y.dtype == np.float64 and g.dtype == np.float32
+    np.testing.assert_allclose(g.data, [6.0, 16.0])
+    (gg,) = grad(g.sum(), x)
+    assert gg.dtype == np.float32
+    np.testing.assert_allclose(gg.data, [6.0, 8.0])
