@@ -87,7 +87,8 @@ def _describe_inputs(args):
 
 # One count orders everything: each Value's creation (`_order`: inputs are always numbered
 # before outputs) and each change to a `.data` (`_edited`, and `edits.last` for the latest
-# anywhere). A value changed after an op ran has `_edited` above that op's `_order`.
+# anywhere). A value changed after an op ran has `_changed_at` (its `_edited`, or a later
+# in-place change through a value sharing its array) above that op's `_order`.
 _numbers = itertools.count()
 edits = types.SimpleNamespace(last=-1)
 _edit_lock = threading.Lock()  # keeps edits.last from going back when threads edit at once
