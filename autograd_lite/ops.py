@@ -154,7 +154,7 @@ def _matmul_forward(a, b):
             and 0 < a.ndim <= 2 and 0 < b.ndim <= 2):
         rows = a.shape[0] if a.ndim == 2 else 1
         cols = b.shape[1] if b.ndim == 2 else 1
-        if (rows >= 128 and 1 < cols <= 16 and a.ndim == 2 and a.shape[1] <= 16
+        if (rows >= 128 and 1 < cols <= 16 and a.shape[1] <= 16  # (rows > 1: a is 2-D)
                 and a.dtype == b.dtype and a.dtype.char in "fd"):
             # many rows of few columns, from few: made column-major, so numpy adds a bias to
             # it one long column at a time instead of in 800 loops of 4 elements: (800, 4) +

@@ -3,10 +3,10 @@
 The speedups swapped general code for special cases:
 - `sum_to` over leading axes only (a bias gradient) is `ones @ rows`, one BLAS
   call with a cached read-only ones vector, instead of `np.add.reduce`;
-- matmul of 1-D and 2-D arrays is `np.dot` (less overhead than `np.matmul`),
-  in the forward and in both vjps; a float result with many rows and few
-  columns is made column-major, so that adding a bias to it is one long loop
-  per column;
+- matmul of 1-D and 2-D arrays with results of up to 8192 elements is `np.dot`
+  (less overhead than `np.matmul`), in the forward and in both vjps; a float
+  result with many rows and few columns, from a short inner dimension, is made
+  column-major, so that adding a bias to it is one long loop per column;
 - a float64 sum into one element of a bias's shape is `ones @ rows` as well;
 - operators and option-free methods (`x + y`, `x.sigmoid()`) call `apply`
   themselves, and backward hands `g` on without calling the `unchanged` vjp
