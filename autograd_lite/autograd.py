@@ -87,6 +87,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
     waiting = []  # heap of (-number, value) for non-leaf values that have received gradient
     reached = []  # values whose gradient is final once the pass ends: leaves, and the ones kept
     pop, push = heapq.heappop, heapq.heappush
+    sum_to = ops.sum_to if create_graph else ops.sum_to.primitive.forward  # (numpy: no recording)
     for root, g in zip(roots, root_grads):
         key = id(root)
         if key in grads:
@@ -130,7 +131,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
                     anomaly.check_backward(prim.name, index, pg, node._site)
                 shape = parent._data.shape
                 if pg.shape != shape:
-                    pg = ops.sum_to(pg, shape=shape)
+                    pg = sum_to(pg, shape=shape)
                 key = id(parent)
                 old = grads.get(key)
                 if old is None:

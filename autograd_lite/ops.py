@@ -301,12 +301,12 @@ minimum = primitive("minimum", np.minimum,
 
 # --- reductions ---------------------------------------------------------------------
 sum = primitive("sum", lambda x, axis=None, keepdims=False: np.add.reduce(x, axis=axis, keepdims=keepdims),
-                lambda g, ans, x, axis=None, keepdims=False: _expand(g, np.shape(x), axis))
+                lambda g, ans, x, axis=None, keepdims=False: _expand(g, x.shape, axis))
 mean = primitive(  # np.mean's own arithmetic (a sum, then one division), minus its Python wrapper
     "mean", lambda x, axis=None, keepdims=False:
         np.add.reduce(x, axis=axis, keepdims=keepdims) / count_reduced(np.shape(x), axis),
     lambda g, ans, x, axis=None, keepdims=False:
-        _expand(g / count_reduced(np.shape(x), axis), np.shape(x), axis))
+        _expand(g / count_reduced(x.shape, axis), x.shape, axis))
 
 
 def _extremum_vjp(g, ans, x, axis=None, keepdims=False):

@@ -364,7 +364,7 @@ class Value:
             return ops.power(self, other)
         if isinstance(other, (float, int)) or (
                 isinstance(other, (numbers.Real, np.generic)) and np.ndim(other) == 0):
-            return ops.pow_scalar(self, exponent=float(other))
+            return apply(ops.pow_scalar.primitive, (self,), {"exponent": float(other)})
         if isinstance(other, _OPERANDS):  # a constant array exponent is not differentiated
             return ops.pow_scalar(self, exponent=np.asarray(other))
         return NotImplemented
@@ -389,8 +389,16 @@ class Value:
     def clip(self, lo=None, hi=None): return ops.clip(self, lo=lo, hi=hi)
 
     # --- reductions (numpy's axis/keepdims) -------------------------------------
-    def sum(self, axis=None, keepdims=False): return ops.sum(self, axis=axis, keepdims=keepdims)
-    def mean(self, axis=None, keepdims=False): return ops.mean(self, axis=axis, keepdims=keepdims)
+    def sum(self, axis=None, keepdims=False):
+        if axis is None and not keepdims:  # the defaults: no options to record
+            return apply(ops.sum.primitive, (self,))
+        return ops.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        if axis is None and not keepdims:
+            return apply(ops.mean.primitive, (self,))
+        return ops.mean(self, axis=axis, keepdims=keepdims)
+
     def max(self, axis=None, keepdims=False): return ops.max(self, axis=axis, keepdims=keepdims)
     def min(self, axis=None, keepdims=False): return ops.min(self, axis=axis, keepdims=keepdims)
     def logsumexp(self, axis=None, keepdims=False): return ops.logsumexp(self, axis=axis, keepdims=keepdims)
