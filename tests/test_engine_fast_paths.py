@@ -10,14 +10,17 @@ The speedups swapped general code for special cases:
 - a float64 sum into one element of a bias's shape is `ones @ rows` as well;
 - operators and option-free methods (`x + y`, `x.sigmoid()`) call `apply`
   themselves, and backward hands `g` on without calling the `unchanged` vjp
-  (add's, sub's first, linear's bias);
+  (add's, sub's first, linear's bias); so do `sum()` and `mean()` with their
+  default options and `x ** number`, recording no options;
 - the gradient of `x ** 2` is `g * 2x`, with no power;
 - a full reduction's gradient (sum, mean with axis=None) broadcasts without a reshape;
 - sigmoid is `1 / (1 + e^-x)` with overflow silenced, instead of the
   two-branch stable formula, and its vjp scales one new array in place;
 - arithmetic operators check for a `Value` operand first;
 - backward reads each op's input arrays from its record, looks for in-place
-  changes only at ops that ran before the latest change to any `.data`, sums leaves'
+  changes only at ops that ran before the latest change to any `.data`, sums a
+  broadcast gradient with `sum_to`'s numpy forward (recorded only under
+  `create_graph`), sums leaves'
   gradients off its heap, and decides which gradient arrays to copy into
   `.grad` once, when it stores them.
 Every property compares a fast path with the obvious computation, corners
@@ -734,3 +737,48 @@ def test_list_operands_are_arrays_to_the_vjps():
     assert y.dtype == (x.data * [3.0, 4.0]).dtype
     y.sum().backward()
     np.testing.assert_array_equal(x.grad, [3.0, 4.0])
+
+
+# --- default options recorded as none --------------------------------------------------
+@given(x=hnp.arrays(np.float64, hnp.array_shapes(min_dims=0, max_dims=3),
+                    elements=st.floats(0.5, 4.0)),
+       exponent=st.sampled_from([2, 2.0, 3, -1.5, 0, np.float32(2.0), np.int64(3)]))
+def test_default_reductions_and_number_powers_match_the_explicit_calls(x, exponent):
+    """`v.sum()`, `v.mean()` and `v ** number` record no options (they call apply directly),
+    and give what the explicit calls through the op table give, to second order."""
+    def both(make):
+        results = []
+        for explicit in (False, True):
+            v = Value(x)
+            out = make(v, explicit)
+            (g,) = grad(out, [v], create_graph=True)
+            (g2,) = grad(g.sum(), [v])
+            results.append((out.data, g.data, g2.data, out.op))
+        return results
+
+    def power_sum(v, explicit):
+        p = ops.pow_scalar(v, exponent=float(exponent)) if explicit else v ** exponent
+        return ops.sum(p, axis=None, keepdims=False) if explicit else p.sum()
+
+    def power_mean(v, explicit):
+        p = ops.pow_scalar(v, exponent=float(exponent)) if explicit else v ** exponent
+        return ops.mean(p, axis=None, keepdims=False) if explicit else p.mean()
+
+    for make in (power_sum, power_mean):
+        (a, ga, g2a, op_a), (b, gb, g2b, op_b) = both(make)
+        assert op_a == op_b and np.shape(a) == ()
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(ga, gb)
+        np.testing.assert_array_equal(g2a, g2b)
+
+
+def test_broadcast_gradients_are_summed_plainly_and_recorded_under_create_graph():
+    """backward sums a broadcast gradient with sum_to's numpy forward, or records it (create_graph)."""
+    b = Value(np.array([1.0, 2.0, 3.0]))
+    x = np.arange(12.0).reshape(4, 3)
+    ((x * b) ** 2).sum().backward()
+    np.testing.assert_allclose(b.grad, (2 * x * x * b.data).sum(axis=0))
+    (g,) = grad(((x * b) ** 2).sum(), [b], create_graph=True)
+    assert g.op == "sum_to" and g.requires_grad
+    (h,) = grad(g.sum(), [b])  # d/db of sum_i 2 x_i^2 b = 2 sum_i x_i^2
+    np.testing.assert_allclose(h.data, 2 * (x * x).sum(axis=0))
