@@ -20,9 +20,8 @@ The speedups swapped general code for special cases:
 - backward reads each op's input arrays from its record, looks for in-place
   changes only at ops that ran before the latest change to any `.data`, sums a
   broadcast gradient with `sum_to`'s numpy forward (recorded only under
-  `create_graph`), sums leaves'
-  gradients off its heap, and decides which gradient arrays to copy into
-  `.grad` once, when it stores them.
+  `create_graph`), sums leaves' gradients off its heap, and decides which
+  gradient arrays to copy into `.grad` once, when it stores them.
 Every property compares a fast path with the obvious computation, corners
 included: empty and size-1 axes, 0-d targets, float32 and float16,
 non-contiguous and byte-swapped arrays, inf and nan, sigmoid's far tails,
