@@ -145,7 +145,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
     finally:
         _grad_state.enabled = recording
     if inputs is None:
-        handed_out = {id(g) for g in root_grads}
+        handed_out = set(map(id, root_grads))
         for value in reached:
             _store_grad(value, grads[id(value)], handed_out)
     if not retain_graph:
@@ -166,12 +166,13 @@ def _seed_grads(outputs, grads, create_graph):
     seeds = []
     for out, g in zip(outputs, grads):
         if g is None:
-            if out.size != 1:
+            data = out._data
+            if data.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs, but the output has "
-                    f"shape {out.shape}; pass grad= (an array of that shape), or reduce it first, "
+                    f"shape {data.shape}; pass grad= (an array of that shape), or reduce it first, "
                     f"e.g. out.sum().backward()")
-            g = np.ones(out.shape, dtype=out.dtype) if out.ndim else np.array(1.0, dtype=out.dtype)
+            g = np.ones(data.shape, data.dtype) if data.ndim else np.array(1.0, data.dtype)
         else:
             if isinstance(g, Value):
                 g = g if create_graph else g._data
