@@ -108,6 +108,20 @@ def scalar_params(layers):
     return [p for layer in layers for w, b in layer for p in w + [b]]
 
 
+def scalar_moons_training(problem, make_value, sgd, learning_rate):
+    """Workload 6's loop for a scalar engine: `sgd(params, lr)` after each backward also resets the grads."""
+    layers = scalar_layers(problem["weights"], problem["biases"], make_value)
+    params = scalar_params(layers)
+
+    def train():
+        for step in range(problem["steps"]):
+            loss = scalar_svm_loss(layers, problem["x"], problem["y"], problem["l2"])
+            loss.backward()
+            sgd(params, learning_rate(problem, step))
+        return {"loss": float(loss.data)}
+    return train
+
+
 def chain(x, n_ops):
     """Workload 7: n_ops scalar ops, y = y * 0.9999 + 0.0001 repeated."""
     y = x

@@ -5,21 +5,14 @@ from . import formulas
 from .. import workloads
 
 
-def moons(problem):
-    layers = formulas.scalar_layers(problem["weights"], problem["biases"], Value)
-    params = formulas.scalar_params(layers)
+def _sgd(params, lr):
+    for p in params:
+        p.data -= lr * p.grad
+        p.grad = 0.0  # micrograd's backward adds to .grad
 
-    def train():
-        for step in range(problem["steps"]):
-            loss = formulas.scalar_svm_loss(layers, problem["x"], problem["y"], problem["l2"])
-            for p in params:
-                p.grad = 0.0
-            loss.backward()
-            lr = workloads.learning_rate(problem, step)
-            for p in params:
-                p.data -= lr * p.grad
-        return {"loss": loss.data}
-    return train
+
+def moons(problem):
+    return formulas.scalar_moons_training(problem, Value, _sgd, workloads.learning_rate)
 
 
 def chain(problem):

@@ -69,16 +69,7 @@ def nn_mlp(problem):
 
 
 def scalar_moons(problem):
-    layers = formulas.scalar_layers(problem["weights"], problem["biases"], Value)
-    params = formulas.scalar_params(layers)
-
-    def train():
-        for step in range(problem["steps"]):
-            loss = formulas.scalar_svm_loss(layers, problem["x"], problem["y"], problem["l2"])
-            loss.backward()
-            _sgd(params, workloads.learning_rate(problem, step))
-        return {"loss": loss.item()}
-    return train
+    return formulas.scalar_moons_training(problem, Value, _sgd, workloads.learning_rate)
 
 
 def cnn(problem):
