@@ -87,7 +87,8 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
     waiting = []  # heap of (-number, value) for non-leaf values that have received gradient
     reached = []  # values whose gradient is final once the pass ends: leaves, and the ones kept
     pop, push = heapq.heappop, heapq.heappush
-    sum_to = ops.sum_to if create_graph else ops.sum_to.primitive.forward  # (numpy: no recording)
+    # a plain backward sums with sum_to's numpy forward directly (the op's wrapper would too, one call later)
+    sum_to = ops.sum_to if create_graph else ops.sum_to.primitive.forward
     for root, g in zip(roots, root_grads):
         key = id(root)
         if key in grads:

@@ -390,12 +390,12 @@ class Value:
 
     # --- reductions (numpy's axis/keepdims) -------------------------------------
     def sum(self, axis=None, keepdims=False):
-        if axis is None and not keepdims:  # the defaults: no options to record
+        if axis is None and keepdims is False:  # the defaults: no options to record
             return apply(ops.sum.primitive, (self,))
         return ops.sum(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
-        if axis is None and not keepdims:
+        if axis is None and keepdims is False:
             return apply(ops.mean.primitive, (self,))
         return ops.mean(self, axis=axis, keepdims=keepdims)
 

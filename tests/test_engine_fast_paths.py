@@ -750,9 +750,10 @@ def test_default_reductions_and_number_powers_match_the_explicit_calls(x, expone
         for explicit in (False, True):
             v = Value(x)
             out = make(v, explicit)
+            recorded = (out._node[2], out.parents[0]._node[2])  # the reduction's and the power's options
             (g,) = grad(out, [v], create_graph=True)
             (g2,) = grad(g.sum(), [v])
-            results.append((out.data, g.data, g2.data, out.op))
+            results.append((out.data, g.data, g2.data, out.op, recorded))
         return results
 
     def power_sum(v, explicit):
@@ -764,15 +765,17 @@ def test_default_reductions_and_number_powers_match_the_explicit_calls(x, expone
         return ops.mean(p, axis=None, keepdims=False) if explicit else p.mean()
 
     for make in (power_sum, power_mean):
-        (a, ga, g2a, op_a), (b, gb, g2b, op_b) = both(make)
+        (a, ga, g2a, op_a, fast), (b, gb, g2b, op_b, _) = both(make)
         assert op_a == op_b and np.shape(a) == ()
+        assert fast == ({}, {"exponent": float(exponent)})
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(ga, gb)
         np.testing.assert_array_equal(g2a, g2b)
 
 
 def test_broadcast_gradients_are_summed_plainly_and_recorded_under_create_graph():
-    """backward sums a broadcast gradient with sum_to's numpy forward, or records it (create_graph)."""
+    """A broadcast gradient is summed back to its input's shape (plain numpy, which only its value
+    can show), and under create_graph the sum is a recorded sum_to, differentiable again."""
     b = Value(np.array([1.0, 2.0, 3.0]))
     x = np.arange(12.0).reshape(4, 3)
     ((x * b) ** 2).sum().backward()
@@ -781,3 +784,20 @@ def test_broadcast_gradients_are_summed_plainly_and_recorded_under_create_graph(
     assert g.op == "sum_to" and g.requires_grad
     (h,) = grad(g.sum(), [b])  # d/db of sum_i 2 x_i^2 b = 2 sum_i x_i^2
     np.testing.assert_allclose(h.data, 2 * (x * x).sum(axis=0))
+
+
+@pytest.mark.parametrize("keepdims", [None, 0, np.False_])
+def test_non_default_falsy_keepdims_takes_the_op_tables_path(keepdims):
+    """Only the defaults take the shortcut: other falsy keepdims reach numpy as before
+    (numpy 2 rejects None and numpy bools there, and records 0 as an option)."""
+    x = Value(np.arange(6.0).reshape(2, 3))
+    for method in (x.sum, x.mean):
+        try:
+            expected = getattr(np, method.__name__)(x.data, keepdims=keepdims)
+        except TypeError:
+            with pytest.raises(TypeError):
+                method(keepdims=keepdims)
+            continue
+        out = method(keepdims=keepdims)
+        np.testing.assert_array_equal(out.data, expected)
+        assert out._node[2] == {"axis": None, "keepdims": keepdims}
