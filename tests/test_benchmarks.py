@@ -158,3 +158,36 @@ def test_the_minimal_reference_engine_does_the_same_math_as_numpy():
             results.append(runners[problem["kind"]](problem)())
         for key, value in results[1].items():
             assert math.isclose(results[0][key], value, rel_tol=1e-6), (workload, key)
+
+
+@pytest.mark.parametrize("workload", ["1", "2", "3"])
+def test_replay_bound_does_the_engines_math(workload):
+    """The replayed tape leaves the parameters the engine's own loop leaves, epoch for epoch."""
+    from benchmarks import replay_bound
+    problem = workloads.WORKLOADS[workload][2](True)
+    replay_bound.same_math(problem, epochs=3)
+    tape, constants = replay_bound.record(problem)
+    assert len(tape) >= 8 and all(callable(prim.forward) for prim, *_ in tape)
+
+
+def test_replay_bound_check_fails_when_the_replay_differs(monkeypatch):
+    """same_math raises when the replayed step is not the engine's (here: twice the learning rate)."""
+    from benchmarks import replay_bound
+    original = replay_bound.Replay.__init__
+
+    def doubled_learning_rate(self, problem):
+        original(self, problem)
+        self.lr *= 2
+
+    monkeypatch.setattr(replay_bound.Replay, "__init__", doubled_learning_rate)
+    with pytest.raises(AssertionError):
+        replay_bound.same_math(workloads.WORKLOADS["3"][2](True), epochs=2)
+
+
+def test_replay_bound_command_line(capsys):
+    from benchmarks import replay_bound
+    replay_bound.main(["--workloads", "1", "--rounds", "1", "--epochs", "2"])
+    out = capsys.readouterr().out
+    assert out.splitlines()[2].startswith("| 1 |")
+    with pytest.raises(SystemExit):
+        replay_bound.main(["--workloads", "4"])
