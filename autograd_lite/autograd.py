@@ -80,21 +80,23 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
     `.grad`s are written and the graph is freed only once the pass has
     succeeded, so a failing backward leaves everything as it was.
     """
-    wanted = {id(x) for x in inputs} if inputs is not None else ()  # grads to return: keep them
+    wanted = set(inputs) if inputs is not None else ()  # grads to return: keep them
     check_nan = anomaly.state.enabled
     keep = len(retained) > 0  # any non-leaf asked to keep its .grad?
-    grads = {}  # id(value) -> the sum of the gradients sent to it so far
+    # value -> the sum of the gradients sent to it so far. Keyed by the values themselves:
+    # a Value hashes by identity and no two live objects share that hash, so lookups never
+    # fall back to == (elementwise for a Value)
+    grads = {}
     waiting = []  # heap of (-number, value) for non-leaf values that have received gradient
     reached = []  # values whose gradient is final once the pass ends: leaves, and the ones kept
     pop, push = heapq.heappop, heapq.heappush
     # a plain backward sums with sum_to's numpy forward directly (the op's wrapper would too, one call later)
     sum_to = ops.sum_to if create_graph else ops.sum_to.primitive.forward
     for root, g in zip(roots, root_grads):
-        key = id(root)
-        if key in grads:
-            grads[key] = grads[key] + g
+        if root in grads:
+            grads[root] = grads[root] + g
         else:
-            grads[key] = g
+            grads[root] = g
             if root._node is None:
                 reached.append(root)
             else:
@@ -104,12 +106,13 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
     try:
         while waiting:
             node = pop(waiting)[1]
-            key = id(node)
-            g = grads[key]
-            if keep and retained.get(key) is node:
+            if keep and retained.get(id(node)) is node:
                 reached.append(node)
-            elif key not in wanted:
-                del grads[key]
+                g = grads[node]
+            elif node in wanted:
+                g = grads[node]
+            else:
+                g = grads.pop(node)
             prim, args, kwargs, saved = node._node
             if args is None:
                 raise _freed_error(node)
@@ -133,26 +136,25 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
                 shape = parent._data.shape
                 if pg.shape != shape:
                     pg = sum_to(pg, shape=shape)
-                key = id(parent)
-                old = grads.get(key)
+                old = grads.get(parent)
                 if old is None:
-                    grads[key] = pg
+                    grads[parent] = pg
                     if parent._node is None:
                         reached.append(parent)
                     else:
                         push(waiting, (-parent._order, parent))
                 else:
-                    grads[key] = old + pg  # a new array
+                    grads[parent] = old + pg  # a new array
     finally:
         _grad_state.enabled = recording
     if inputs is None:
         handed_out = set(map(id, root_grads))
         for value in reached:
-            _store_grad(value, grads[id(value)], handed_out)
+            _store_grad(value, grads[value], handed_out)
     if not retain_graph:
         for node in used:
             node._node = node._node[0].freed
-    return [grads.get(id(x)) for x in inputs] if inputs is not None else None
+    return [grads.get(x) for x in inputs] if inputs is not None else None
 
 
 def _as_list(x):

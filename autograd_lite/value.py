@@ -114,6 +114,22 @@ def apply(prim, args, kwargs=_NO_KWARGS):
             datas.append(a)
     if converted:  # record the converted constants, so backward sees what forward saw
         args = tuple(a if isinstance(a, Value) else d for a, d in zip(args, datas))
+    return _record(prim, order, args, datas, needs_grad, kwargs)
+
+
+def _unary(prim, x):
+    """`apply(prim, (x,))` for a `Value` x: nothing to look at or convert."""
+    return _record(prim, next(_numbers), (x,), (x._data,), x.requires_grad)  # numbered first
+
+
+def _record(prim, order, args, datas, needs_grad, kwargs=_NO_KWARGS):
+    """Run `prim` forward on the input arrays `datas` and make the output `Value`.
+
+    The op is recorded, `(prim, args, kwargs, datas)`, if an input needs grad
+    and recording is on. `order` is the op's number, taken before any input's
+    data was read. `apply` gathers `datas` for any inputs; the methods of
+    `Value` whose inputs are values or plain constants call this directly.
+    """
     try:
         out = prim.forward(*datas, **kwargs)
     except (ValueError, IndexError) as error:
@@ -354,9 +370,9 @@ class Value:
 
     # --- arithmetic: each operator is one op from the table in ops.py -----------
     # (+ - * / @ and their reflected forms are attached at the end of ops.py, by `_operator`;
-    # these and the functions below that take no options call `apply` themselves: the op's
+    # these and the functions below that take no options record the op themselves: the op's
     # own wrapper would only look for a Value again, one call more per op)
-    def __neg__(self): return apply(ops.neg.primitive, (self,))
+    def __neg__(self): return _unary(ops.neg.primitive, self)
     def __pos__(self): return self
 
     def __pow__(self, other):
@@ -364,7 +380,8 @@ class Value:
             return ops.power(self, other)
         if isinstance(other, (float, int)) or (
                 isinstance(other, (numbers.Real, np.generic)) and np.ndim(other) == 0):
-            return apply(ops.pow_scalar.primitive, (self,), {"exponent": float(other)})
+            return _record(ops.pow_scalar.primitive, next(_numbers), (self,), (self._data,),
+                           self.requires_grad, {"exponent": float(other)})
         if isinstance(other, _OPERANDS):  # a constant array exponent is not differentiated
             return ops.pow_scalar(self, exponent=np.asarray(other))
         return NotImplemented
@@ -375,28 +392,28 @@ class Value:
     def __getitem__(self, index): return ops.getitem(self, index=ops.as_index(index))
 
     # --- elementwise functions --------------------------------------------------
-    def exp(self): return apply(ops.exp.primitive, (self,))
-    def log(self): return apply(ops.log.primitive, (self,))
-    def sqrt(self): return apply(ops.sqrt.primitive, (self,))
-    def abs(self): return apply(ops.abs.primitive, (self,))
+    def exp(self): return _unary(ops.exp.primitive, self)
+    def log(self): return _unary(ops.log.primitive, self)
+    def sqrt(self): return _unary(ops.sqrt.primitive, self)
+    def abs(self): return _unary(ops.abs.primitive, self)
     __abs__ = abs
-    def tanh(self): return apply(ops.tanh.primitive, (self,))
-    def sigmoid(self): return apply(ops.sigmoid.primitive, (self,))
-    def relu(self): return apply(ops.relu.primitive, (self,))
+    def tanh(self): return _unary(ops.tanh.primitive, self)
+    def sigmoid(self): return _unary(ops.sigmoid.primitive, self)
+    def relu(self): return _unary(ops.relu.primitive, self)
     def leaky_relu(self, negative_slope=0.01): return ops.leaky_relu(self, negative_slope=negative_slope)
-    def sin(self): return apply(ops.sin.primitive, (self,))
-    def cos(self): return apply(ops.cos.primitive, (self,))
+    def sin(self): return _unary(ops.sin.primitive, self)
+    def cos(self): return _unary(ops.cos.primitive, self)
     def clip(self, lo=None, hi=None): return ops.clip(self, lo=lo, hi=hi)
 
     # --- reductions (numpy's axis/keepdims) -------------------------------------
     def sum(self, axis=None, keepdims=False):
         if axis is None and keepdims is False:  # the defaults: no options to record
-            return apply(ops.sum.primitive, (self,))
+            return _unary(ops.sum.primitive, self)
         return ops.sum(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
         if axis is None and keepdims is False:
-            return apply(ops.mean.primitive, (self,))
+            return _unary(ops.mean.primitive, self)
         return ops.mean(self, axis=axis, keepdims=keepdims)
 
     def max(self, axis=None, keepdims=False): return ops.max(self, axis=axis, keepdims=keepdims)
@@ -428,7 +445,7 @@ class Value:
     def flatten(self): return ops.reshape(self, shape=(-1,))
 
 
-_OPERANDS_V = (Value,) + _OPERANDS  # a Value first: most operands are one
+_PLAIN = (float, np.ndarray, int)  # constant operands numpy takes as they are (exact types)
 
 
 def _raw(x):
@@ -440,14 +457,25 @@ def _operator(op, reflected=False):
     """The method for a binary operator: record `op` with this value on the left (right if reflected).
 
     Operands of other types give NotImplemented, so Python raises its usual TypeError.
+    The common operands, another value or a plain number or array, skip `apply`'s
+    general loop (each call's order: the op's number before reading any data).
     """
     prim = op.primitive
-    if reflected:
+    if reflected:  # other is not a Value: Python asked this value after other's own operator
         def method(self, other):
+            if other.__class__ in _PLAIN:
+                return _record(prim, next(_numbers), (other, self), (other, self._data),
+                               self.requires_grad)
             return apply(prim, (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
     else:
         def method(self, other):
-            return apply(prim, (self, other)) if isinstance(other, _OPERANDS_V) else NotImplemented
+            if isinstance(other, Value):
+                return _record(prim, next(_numbers), (self, other), (self._data, other._data),
+                               self.requires_grad or other.requires_grad)
+            if other.__class__ in _PLAIN:
+                return _record(prim, next(_numbers), (self, other), (self._data, other),
+                               self.requires_grad)
+            return apply(prim, (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
     return method
 
 
