@@ -128,7 +128,10 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
                 if not isinstance(parent, Value) or not parent.requires_grad:
                     continue
                 vjp = vjps[index]
-                pg = g if vjp is unchanged else vjp(g, ans, *saved, **kwargs)
+                if vjp is unchanged:
+                    pg = g
+                else:  # (a call with **{} costs a little more, and most ops take no options)
+                    pg = vjp(g, ans, *saved, **kwargs) if kwargs else vjp(g, ans, *saved)
                 if pg is None:
                     continue
                 if check_nan:

@@ -131,7 +131,7 @@ def _record(prim, order, args, datas, needs_grad, kwargs=_NO_KWARGS):
     `Value` whose inputs are values or plain constants call this directly.
     """
     try:
-        out = prim.forward(*datas, **kwargs)
+        out = prim.forward(*datas, **kwargs) if kwargs else prim.forward(*datas)
     except (ValueError, IndexError) as error:
         raise type(error)(
             f"{prim.name}: invalid input shapes {_describe_inputs(args)}: {error}") from None
