@@ -311,6 +311,35 @@ class Value:
             out._shared = self._shared
         return out
 
+    # --- copies (copy, deepcopy, pickle) ---------------------------------------------
+    def __reduce_ex__(self, protocol):
+        """Copy or pickle a leaf; a value an op recorded refuses, as in PyTorch.
+
+        Its graph cannot be copied safely: the copy's ops would carry the
+        original's numbers, and backward orders and checks ops by number.
+        """
+        if self._node is not None:
+            raise RuntimeError(
+                f"cannot copy or pickle a value computed by op '{self.op}' (shape {self.shape}): "
+                f"only leaves can be copied; copy its .detach() (a leaf with the same data), "
+                f"or its .data")
+        return super().__reduce_ex__(protocol)
+
+    def __setstate__(self, state):
+        """Restore a copied or unpickled leaf as a new value.
+
+        It gets a number of its own, and no change to it has happened yet: the
+        numbers it carried were given before the copy, or in another process,
+        and compared with this process's ops they would raise false
+        "modified in place" errors.
+        """
+        own, slots = state if isinstance(state, tuple) else (state, None)  # (a subclass's __dict__)
+        for name, value in {**(own or {}), **(slots or {})}.items():
+            object.__setattr__(self, name, value)
+        self._order, self._edited = next(_numbers), -1
+        if self._shared is not None:
+            self._shared.edited = -1
+
     def __repr__(self):
         body = np.array2string(np.asarray(self._data), precision=4, threshold=20,
                                separator=", ", prefix="Value(")

@@ -106,6 +106,37 @@ def test_values_that_share_an_array_pickle_and_deep_copy_with_their_shared_versi
         assert alone._version == 1 and w._version == 0
 
 
+def test_an_unpickled_value_carries_no_numbers_from_the_process_that_saved_it():
+    w = Value([1.0, 2.0], name="w")
+    w.data -= 1.0
+    w._edited = 10 ** 12  # as if numbered late in a long run in another process
+    loaded = pickle.loads(pickle.dumps(w))
+    assert loaded._version == 1 and loaded._edited == -1 and loaded._order > w._order
+    loss = (loaded * 3.0).sum()
+    Value(1.0).data += 1.0  # an unrelated change after the op: backward checks the op's inputs
+    loss.backward()  # no false "modified in place" error
+    np.testing.assert_array_equal(loaded.grad, [3.0, 3.0])
+    loss = (loaded * loaded).sum()
+    loaded.data -= 1.0  # a real change after the op is still caught
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+
+
+@pytest.mark.parametrize("copy_of", [copy.copy, copy.deepcopy, lambda x: pickle.loads(pickle.dumps(x))],
+                         ids=["copy", "deepcopy", "pickle"])
+def test_a_value_computed_by_an_op_refuses_to_be_copied_as_in_pytorch(copy_of):
+    w = Value(np.ones((2, 2)))
+    hidden = (w * 2.0).tanh()
+    with pytest.raises(RuntimeError, match=r"cannot copy or pickle a value computed by op 'tanh' "
+                                            r"\(shape \(2, 2\)\): only leaves can be copied"):
+        copy_of(hidden)
+    snapshot = copy_of(hidden.detach())  # the advice works: a leaf with the same data
+    np.testing.assert_array_equal(snapshot.data, hidden.data)
+    loss = (hidden + snapshot).sum()  # the copy joins a graph as a leaf of its own
+    loss.backward()
+    np.testing.assert_allclose(w.grad, 2.0 * (1.0 - np.tanh(2.0) ** 2) * np.ones((2, 2)))
+
+
 def test_changes_after_the_graph_is_released_are_fine():
     w = Value([1.0, 2.0], name="w")
     loss = (w * w).sum()
