@@ -23,7 +23,7 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .value import Value, primitive, _operator, _raw
+from .value import Value, primitive, _in_place, _operator, _raw
 
 
 def unchanged(g, ans, *inputs, **kwargs):
@@ -516,3 +516,8 @@ for _name, _op in (("add", add), ("sub", sub), ("mul", mul), ("truediv", div), (
         _method = _operator(_op, _reflected)
         _method.__name__, _method.__qualname__ = _method_name, f"Value.{_method_name}"
         setattr(Value, _method_name, _method)
+for _name, _ufunc, _symbol in (("iadd", np.add, "+="), ("isub", np.subtract, "-="),
+                               ("imul", np.multiply, "*="), ("itruediv", np.true_divide, "/=")):
+    _method = _in_place(_ufunc, _symbol)
+    _method.__name__, _method.__qualname__ = f"__{_name}__", f"Value.__{_name}__"
+    setattr(Value, f"__{_name}__", _method)

@@ -508,4 +508,29 @@ def _operator(op, reflected=False):
     return method
 
 
+def _in_place(ufunc, symbol):
+    """The method for `v += x` (and `-= *= /=`): in place while nothing is recorded, as in PyTorch.
+
+    Under `no_grad()`, or when neither side requires grad, the array of `v`
+    changes in place (so `with no_grad(): p -= lr * p.grad` updates the
+    parameter every reference sees) and its version moves, as with `.data = ...`.
+    While recording for a side that requires grad, Python's fallback applies:
+    `v = v + x`, a new recorded value.
+    """
+    def method(self, other):
+        if not isinstance(other, (Value,) + _OPERANDS):
+            return NotImplemented
+        if _grad_state.enabled and (self.requires_grad
+                                    or (isinstance(other, Value) and other.requires_grad)):
+            return NotImplemented
+        try:
+            ufunc(self._data, _raw(other), out=self._data)
+        except (ValueError, TypeError) as error:  # a broadcast that would grow v, a read-only array
+            raise type(error)(f"{symbol}: cannot change a value of shape {self.shape} in place "
+                              f"with shape {np.shape(_raw(other))}: {error}") from None
+        self.data = self._data  # the same array, a new version
+        return self
+    return method
+
+
 from . import autograd, ops  # noqa: E402  (both need Value defined first)
