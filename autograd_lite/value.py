@@ -187,6 +187,10 @@ class _SharedVersion:
     def __init__(self, version):
         self.version, self.edited = version, -1  # edited: the number of the latest change
 
+    def __setstate__(self, state):
+        """Deep-copied or unpickled: no change has happened to the copies yet (see Value's)."""
+        self.version, self.edited = state[1]["version"], -1
+
 
 class Value:
     """A scalar or numpy-backed tensor that records the operations applied to it.
@@ -337,8 +341,6 @@ class Value:
         for name, value in {**(own or {}), **(slots or {})}.items():
             object.__setattr__(self, name, value)
         self._order, self._edited = next(_numbers), -1
-        if self._shared is not None:
-            self._shared.edited = -1
 
     def __repr__(self):
         body = np.array2string(np.asarray(self._data), precision=4, threshold=20,

@@ -124,6 +124,18 @@ def test_an_unpickled_value_carries_no_numbers_from_the_process_that_saved_it():
 
 @pytest.mark.parametrize("copy_of", [copy.copy, copy.deepcopy, lambda x: pickle.loads(pickle.dumps(x))],
                          ids=["copy", "deepcopy", "pickle"])
+def test_copying_a_value_never_hides_a_change_from_the_original_graph(copy_of):
+    w = Value([1.0, 2.0])
+    snapshot = w.detach()  # shares w's array and version
+    loss = (w * w).sum()
+    snapshot.data -= 1.0  # changes what loss's graph saved
+    copy_of(w), copy_of(snapshot)  # a copy starts afresh; the originals keep their history
+    with pytest.raises(RuntimeError, match=r"op 'mul' was modified in place"):
+        loss.backward()
+
+
+@pytest.mark.parametrize("copy_of", [copy.copy, copy.deepcopy, lambda x: pickle.loads(pickle.dumps(x))],
+                         ids=["copy", "deepcopy", "pickle"])
 def test_a_value_computed_by_an_op_refuses_to_be_copied_as_in_pytorch(copy_of):
     w = Value(np.ones((2, 2)))
     hidden = (w * 2.0).tanh()
