@@ -317,7 +317,7 @@ class Value:
 
     # --- copies (copy, deepcopy, pickle) ---------------------------------------------
     def __reduce_ex__(self, protocol):
-        """Copy or pickle a leaf; a value an op recorded refuses, as in PyTorch.
+        """Copy or pickle a leaf; a value an op recorded refuses (PyTorch's deepcopy does too).
 
         Its graph cannot be copied safely: the copy's ops would carry the
         original's numbers, and backward orders and checks ops by number.
@@ -511,13 +511,15 @@ def _operator(op, reflected=False):
 
 
 def _in_place(ufunc, symbol):
-    """The method for `v += x` (and `-= *= /=`): in place while nothing is recorded, as in PyTorch.
+    """The method for `v += x` (and `-= *= /=`): in place while nothing is recorded.
 
-    Under `no_grad()`, or when neither side requires grad, the array of `v`
-    changes in place (so `with no_grad(): p -= lr * p.grad` updates the
-    parameter every reference sees) and its version moves, as with `.data = ...`.
-    While recording for a side that requires grad, Python's fallback applies:
-    `v = v + x`, a new recorded value.
+    Under `no_grad()`, or when neither side requires grad, `v` itself changes
+    (so `with no_grad(): p -= lr * p.grad` updates the parameter every reference
+    sees, as in PyTorch) and its version moves, as with `.data = ...`. An array
+    of its own is written in place; a view of another array (from `.T`,
+    `reshape`, slicing) gets a new array instead, because the value it views
+    would change behind its version. While recording for a side that requires
+    grad, Python's fallback applies: `v = v + x`, a new recorded value.
     """
     def method(self, other):
         if not isinstance(other, (Value,) + _OPERANDS):
@@ -525,12 +527,18 @@ def _in_place(ufunc, symbol):
         if _grad_state.enabled and (self.requires_grad
                                     or (isinstance(other, Value) and other.requires_grad)):
             return NotImplemented
+        array = self._data
+        owned = array.base is None and array.flags.writeable
+        target = array if owned else np.empty_like(array)
         try:
-            ufunc(self._data, _raw(other), out=self._data)
-        except (ValueError, TypeError) as error:  # a broadcast that would grow v, a read-only array
-            raise type(error)(f"{symbol}: cannot change a value of shape {self.shape} in place "
-                              f"with shape {np.shape(_raw(other))}: {error}") from None
-        self.data = self._data  # the same array, a new version
+            ufunc(array, _raw(other), out=target)  # numpy's in-place rules: v's shape and dtype
+        except (ValueError, TypeError) as error:  # a broadcast that would grow v, a bad cast
+            kind = ValueError if isinstance(error, ValueError) else TypeError
+            given = np.asarray(_raw(other))
+            raise kind(f"{symbol}: cannot change a value of shape {self.shape} and dtype "
+                       f"{self.dtype} in place with shape {given.shape} and dtype {given.dtype}: "
+                       f"{error}") from None
+        self.data = target  # a new version (and, for a new array, no longer shared)
         return self
     return method
 

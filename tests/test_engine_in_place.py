@@ -66,11 +66,31 @@ def test_dtype_is_kept_and_a_growing_broadcast_names_the_operator_and_shapes():
     with no_grad():
         v *= np.float64(3.0)
     assert v.dtype == np.float32 and v.data.tolist() == [3.0, 3.0]
-    with pytest.raises(ValueError, match=r"\+=: cannot change a value of shape \(2,\) in place "
-                                         r"with shape \(3, 2\)"):
+    with pytest.raises(ValueError, match=r"\+=: cannot change a value of shape \(2,\) and dtype "
+                                         r"float32 in place with shape \(3, 2\) and dtype float64"):
         with no_grad():
             v += np.ones((3, 2))
     assert v.data.tolist() == [3.0, 3.0] and v._version == 1  # the failed change changed nothing
+
+
+def test_a_cast_numpy_refuses_is_a_type_error_naming_both_dtypes():
+    counts = Value(np.array([1, 2]), requires_grad=False, dtype=np.int64)
+    with pytest.raises(TypeError, match=r"\+=: cannot change a value of shape \(2,\) and dtype "
+                                        r"int64 in place with shape \(\) and dtype float64"):
+        counts += 0.5
+    assert counts.data.tolist() == [1, 2]
+
+
+def test_a_view_of_another_value_gets_a_new_array_so_that_value_never_changes_unseen():
+    x = Value(np.ones((2, 2)), requires_grad=False)
+    w = Value(np.ones((2, 2)))
+    loss = (x * w).sum()  # saves x
+    view = x.T  # a value whose array is a view of x's
+    view += 1.0
+    assert view.data.tolist() == [[2.0, 2.0], [2.0, 2.0]] and view._version == 1
+    assert x.data.tolist() == [[1.0, 1.0], [1.0, 1.0]] and x._version == 0
+    loss.backward()  # x is as the op saw it: no error, and the right gradient
+    np.testing.assert_array_equal(w.grad, np.ones((2, 2)))
 
 
 def test_other_operand_types_still_raise_pythons_type_error():

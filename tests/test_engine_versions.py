@@ -136,7 +136,7 @@ def test_copying_a_value_never_hides_a_change_from_the_original_graph(copy_of):
 
 @pytest.mark.parametrize("copy_of", [copy.copy, copy.deepcopy, lambda x: pickle.loads(pickle.dumps(x))],
                          ids=["copy", "deepcopy", "pickle"])
-def test_a_value_computed_by_an_op_refuses_to_be_copied_as_in_pytorch(copy_of):
+def test_a_value_an_op_recorded_refuses_to_be_copied(copy_of):
     w = Value(np.ones((2, 2)))
     hidden = (w * 2.0).tanh()
     with pytest.raises(RuntimeError, match=r"cannot copy or pickle a value computed by op 'tanh' "
