@@ -329,6 +329,23 @@ class Value:
                 f"or its .data")
         return super().__reduce_ex__(protocol)
 
+    def __copy__(self):
+        """copy.copy of a leaf: a new leaf on the same array, sharing its version as detach() does.
+
+        It keeps `requires_grad` and `name` and gets its own copy of `.grad`, so a
+        backward into both never adds into one array, and an in-place change
+        through either counts for the graphs of both.
+        """
+        out = object.__new__(type(self))
+        out.__setstate__(self.__reduce_ex__(4)[2])  # (which refuses a value an op recorded)
+        if out.grad is not None:
+            out.grad = np.array(out.grad)
+        with _edit_lock:
+            if self._shared is None:
+                self._shared = _SharedVersion(self._own_version)
+            out._shared = self._shared
+        return out
+
     def __setstate__(self, state):
         """Restore a copied or unpickled leaf as a new value.
 

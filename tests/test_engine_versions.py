@@ -13,6 +13,7 @@ import weakref
 import numpy as np
 import pytest
 
+import nn
 from autograd_lite import Value, grad
 
 
@@ -147,6 +148,23 @@ def test_a_value_an_op_recorded_refuses_to_be_copied(copy_of):
     loss = (hidden + snapshot).sum()  # the copy joins a graph as a leaf of its own
     loss.backward()
     np.testing.assert_allclose(w.grad, 2.0 * (1.0 - np.tanh(2.0) ** 2) * np.ones((2, 2)))
+
+
+def test_a_shallow_copy_shares_the_array_and_version_but_not_the_grad():
+    w = nn.Parameter([1.0, 2.0])
+    w.name = "w"
+    (w * w).sum().backward()
+    c = copy.copy(w)
+    assert type(c) is nn.Parameter and c.name == "w" and c.requires_grad
+    assert c.data is w.data and c.grad is not w.grad
+    np.testing.assert_array_equal(c.grad, w.grad)
+    (c * 3.0).sum().backward()  # accumulates into c's own .grad only
+    np.testing.assert_array_equal(c.grad, [5.0, 7.0])
+    np.testing.assert_array_equal(w.grad, [2.0, 4.0])
+    loss = (w * w).sum()
+    c.data -= 1.0  # the shared array changed: w's graph sees it
+    with pytest.raises(RuntimeError, match=r"op 'mul' was modified in place"):
+        loss.backward()
 
 
 def test_changes_after_the_graph_is_released_are_fine():
