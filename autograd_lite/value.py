@@ -309,11 +309,15 @@ class Value:
         out = Value.__new__(Value)
         Value.__init__(out, 0.0, requires_grad=False)
         out._data = self._data
+        self._share_version_with(out)
+        return out
+
+    def _share_version_with(self, other):
+        """Make `other`, a new value on this value's array, share this value's version."""
         with _edit_lock:
             if self._shared is None:
                 self._shared = _SharedVersion(self._own_version)
-            out._shared = self._shared
-        return out
+            other._shared = self._shared
 
     # --- copies (copy, deepcopy, pickle) ---------------------------------------------
     def __reduce_ex__(self, protocol):
@@ -340,10 +344,7 @@ class Value:
         out.__setstate__(self.__reduce_ex__(4)[2])  # (which refuses a value an op recorded)
         if out.grad is not None:
             out.grad = np.array(out.grad)
-        with _edit_lock:
-            if self._shared is None:
-                self._shared = _SharedVersion(self._own_version)
-            out._shared = self._shared
+        self._share_version_with(out)
         return out
 
     def __setstate__(self, state):
