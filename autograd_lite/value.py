@@ -122,6 +122,13 @@ def _unary(prim, x):
     return _record(prim, next(_numbers), (x,), (x._data,), x.requires_grad)  # numbered first
 
 
+def _reduction(op, x, axis, keepdims):
+    """`op(x, axis=axis, keepdims=keepdims)`; with the defaults there are no options to record."""
+    if axis is None and keepdims is False:
+        return _unary(op.primitive, x)
+    return op(x, axis=axis, keepdims=keepdims)
+
+
 def _record(prim, order, args, datas, needs_grad, kwargs=_NO_KWARGS):
     """Run `prim` forward on the input arrays `datas` and make the output `Value`.
 
@@ -455,15 +462,8 @@ class Value:
     def clip(self, lo=None, hi=None): return ops.clip(self, lo=lo, hi=hi)
 
     # --- reductions (numpy's axis/keepdims) -------------------------------------
-    def sum(self, axis=None, keepdims=False):
-        if axis is None and keepdims is False:  # the defaults: no options to record
-            return _unary(ops.sum.primitive, self)
-        return ops.sum(self, axis=axis, keepdims=keepdims)
-
-    def mean(self, axis=None, keepdims=False):
-        if axis is None and keepdims is False:
-            return _unary(ops.mean.primitive, self)
-        return ops.mean(self, axis=axis, keepdims=keepdims)
+    def sum(self, axis=None, keepdims=False): return _reduction(ops.sum, self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False): return _reduction(ops.mean, self, axis, keepdims)
 
     def max(self, axis=None, keepdims=False): return ops.max(self, axis=axis, keepdims=keepdims)
     def min(self, axis=None, keepdims=False): return ops.min(self, axis=axis, keepdims=keepdims)
@@ -495,6 +495,7 @@ class Value:
 
 
 _PLAIN = (float, np.ndarray, int)  # constant operands numpy takes as they are (exact types)
+_OPERANDS_V = (Value,) + _OPERANDS
 
 
 def _raw(x):
@@ -540,7 +541,7 @@ def _in_place(ufunc, symbol):
     grad, Python's fallback applies: `v = v + x`, a new recorded value.
     """
     def method(self, other):
-        if not isinstance(other, (Value,) + _OPERANDS):
+        if not isinstance(other, _OPERANDS_V):
             return NotImplemented
         if _grad_state.enabled and (self.requires_grad
                                     or (isinstance(other, Value) and other.requires_grad)):
