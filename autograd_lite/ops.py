@@ -203,6 +203,11 @@ def _product(a, b):
 matmul = primitive("matmul", _matmul_forward, _matmul_vjp_a, _matmul_vjp_b)
 
 
+def _ndim(a):
+    """np.ndim(a), read directly from arrays and values (np.ndim's dispatch costs 0.3 us)."""
+    return a.ndim if isinstance(a, (np.ndarray, Value)) else np.ndim(a)
+
+
 def _rows(a):
     """`a` as a matrix: one row per position along all but its last axis."""
     if a.ndim == 2:
@@ -230,12 +235,12 @@ def linear(x, weight, bias=None):
     weight is (out_features, in_features); bias broadcasts to the output (..., out_features)
     and may not enlarge it (its gradient is summed back over the output's shape).
     """
-    if np.ndim(weight) != 2:
+    if _ndim(weight) != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), "
                          f"got shape {np.shape(weight)}")
     if bias is None:
         return linear_(x, weight)
-    if np.ndim(bias) > 1:  # a 1-D bias either fits the output or fails in the forward
+    if _ndim(bias) > 1:  # a 1-D bias either fits the output or fails in the forward
         out_shape = np.shape(x)[:-1] + np.shape(weight)[:1]
         if np.broadcast_shapes(np.shape(bias), out_shape) != out_shape:
             raise ValueError(f"linear: bias of shape {np.shape(bias)} does not broadcast to the "

@@ -153,6 +153,7 @@ def _record(prim, order, args, datas, needs_grad, kwargs=_NO_KWARGS):
     value._edited = -1
     value._site = None
     value._shared = None
+    value._module_calls = None
     if needs_grad and _grad_state.enabled:
         value._node = (prim, args, kwargs or _NO_KWARGS, datas)
         value.requires_grad = True
@@ -209,7 +210,7 @@ class Value:
     """
 
     __slots__ = ("_data", "grad", "requires_grad", "name", "_node", "_own_version", "_edited",
-                 "_order", "_site", "_shared", "__weakref__")
+                 "_order", "_site", "_shared", "_module_calls", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators: array * Value -> Value
     __hash__ = object.__hash__  # == is elementwise, identity is the hash
 
@@ -232,6 +233,7 @@ class Value:
         self._edited = -1
         self._site = None
         self._shared = None  # the _SharedVersion of an array detach() shares, else None
+        self._module_calls = None  # the nn layer calls that returned it (see module_calls.py)
 
     # --- data and its version -------------------------------------------------
     @property
@@ -365,7 +367,7 @@ class Value:
         own, slots = state if isinstance(state, tuple) else (state, None)  # (a subclass's __dict__)
         for name, value in {**(own or {}), **(slots or {})}.items():
             object.__setattr__(self, name, value)
-        self._order, self._edited = next(_numbers), -1
+        self._order, self._edited, self._module_calls = next(_numbers), -1, None
 
     def __repr__(self):
         body = np.array2string(np.asarray(self._data), precision=4, threshold=20,

@@ -4,19 +4,22 @@ Each test draws a graph, renders it to SVG and parses the XML: Graphviz puts
 every node in a `<g class="node">` whose `<title>` is the node's id and whose
 `<text>`s are its label, and every edge in a `<g class="edge">` titled `a->b`.
 """
+import copy
 import gc
 import importlib.util
 import pathlib
+import pickle
 import re
 import shutil
+import weakref
 import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
 
-from autograd_lite import Value, draw_graph, save_graph
+import nn
+from autograd_lite import Value, draw_graph, no_grad, save_graph
 from autograd_lite.graph import CONSTANT_COLOR, LEAF_COLOR, OUTPUT_COLOR, format_array
-import autograd_lite.module_calls as registry
 from autograd_lite.module_calls import module_calls, record_module_call
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
@@ -357,19 +360,30 @@ def test_group_modules_with_real_nn_layers():
     assert "0.weight" in source and "label=\"0: Linear" in source
 
 
-def test_module_calls_work_for_array_outputs_and_are_forgotten_with_them():
+def test_module_calls_work_for_array_outputs_and_keep_nothing_alive():
     x = Value(np.ones((2, 3)))
     out = x * 2
     record_module_call("Scale()", (x, 5), out)
     ((label, refs),) = module_calls(out)
     assert label == "Scale()" and [r() for r in refs] == [x]
     assert module_calls(x) == ()
-    key = id(out)
-    assert key in registry._calls
-    del out, refs
+    gone = weakref.ref(out)
+    del out
     gc.collect()
-    assert key not in registry._calls
+    assert gone() is None  # the record lives on the output, and holds no reference to it
     record_module_call("NotAValue()", (x,), (x, x))  # ignored, not an error
+
+
+def test_module_calls_skip_leaves_so_a_passed_through_value_gathers_nothing():
+    """A layer returning its input (Identity, Dropout in eval) or anything under no_grad()
+    made no graph to group; a long-lived input must not gain an entry per call."""
+    x = Value(np.ones((2, 3)))
+    for _ in range(3):
+        nn.Identity()(x)
+    assert module_calls(x) == () and x._module_calls is None
+    with no_grad():
+        assert module_calls(nn.Linear(3, 2)(x)) == ()
+    copy.deepcopy(x), pickle.loads(pickle.dumps(x))  # a leaf copies and pickles as before
 
 
 @needs_dot

@@ -81,6 +81,37 @@ def test_reassigning_a_parameter_keeps_its_place_and_renames():
     assert list(layer.state_dict()) == ["weight"]
 
 
+def test_attribute_reads_always_agree_with_the_registries():
+    """Registered members are also plain attributes (fast reads); every change keeps both in step."""
+    import copy
+    model = TwoLayer()
+    registries = lambda m: {**m._parameters, **m._buffers, **m._modules}  # noqa: E731
+    def agree(m):
+        for name, member in registries(m).items():
+            assert getattr(m, name) is member, name
+    agree(model)
+    model.scale = nn.Parameter(3.0)            # replaced
+    model.layers = nn.Sequential(nn.Linear(2, 1))
+    agree(model)
+    model.scale = None                         # an absent optional parameter
+    assert model.scale is None and "scale" not in dict(model.named_parameters())
+    model.register_buffer("scale", np.ones(1))  # moved to another registry
+    assert "scale" not in model._parameters and model.scale is model._buffers["scale"]
+    del model.scale
+    with pytest.raises(AttributeError):
+        model.scale
+    state = model.state_dict()
+    state["norm.running_mean"] = np.full(3, 5.0)
+    model.load_state_dict(state)
+    assert model.norm.running_mean.tolist() == [5.0, 5.0, 5.0]
+    model.norm(Value(np.arange(6.0).reshape(2, 3)))  # training: running stats move
+    agree(model.norm)
+    twin = copy.deepcopy(model)
+    agree(twin)
+    agree(twin.layers[0])
+    assert twin.layers[0].weight is not model.layers[0].weight
+
+
 def test_plain_values_and_numbers_stay_ordinary_attributes():
     module = nn.Module()
     module.constant = Value([1.0], requires_grad=False)
