@@ -251,7 +251,8 @@ class Value:
     @data.setter
     def data(self, new):
         new = new if isinstance(new, np.ndarray) else np.asarray(new)
-        with _edit_lock:
+        _edit_lock.acquire()  # (acquire and release directly: a `with` block costs 0.09 us more)
+        try:
             shared = self._shared
             if shared is not None and new is not self._data:  # a new array: no longer shared
                 self._own_version, self._shared, shared = shared.version, None, None
@@ -262,6 +263,8 @@ class Value:
             else:  # `v.data -= ...` wrote into the array its sharers hold: a change to each
                 shared.version += 1
                 shared.edited = self._edited
+        finally:
+            _edit_lock.release()
 
     @property
     def _version(self):
