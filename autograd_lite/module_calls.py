@@ -20,13 +20,15 @@ def record_module_call(label, inputs, output):
     `inputs` are the call's positional arguments; those that are `Value`s mark
     where the module's part of the graph begins. Nested calls that return the
     same value (a `Sequential` whose last layer made its output) are all kept,
-    innermost first. Outputs that are not `Value`s are ignored, and so are
-    leaves: a layer that returned its input or a parameter, or anything
-    under `no_grad()`, made no graph of its own to group (and a value that
-    lives on, like a parameter, would gather one more entry every call).
+    innermost first. Outputs that are not `Value`s are ignored, and so are a
+    layer's own inputs and parameters passed through (Identity, Dropout in
+    eval mode): they are no part of the layer's graph, and a value that lives
+    on would gather one more entry every call.
     """
-    if not isinstance(output, Value) or output._node is None:
-        return  # a leaf: an input or parameter passed through, or made under no_grad()
+    if not isinstance(output, Value):
+        return
+    if output._node is None and (output.requires_grad or any(output is v for v in inputs)):
+        return
     entry = (label, tuple([weakref.ref(v) for v in inputs if isinstance(v, Value)]))
     if output._module_calls is None:
         output._module_calls = [entry]

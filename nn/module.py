@@ -12,10 +12,7 @@ them as attributes, as in PyTorch:
             self.scale = nn.Parameter(1.0)    # a parameter
 
 Registration is what lets `parameters()`, `state_dict()`, `train()`/`eval()`
-and the tree `repr` walk the whole model. A registered member is also kept
-as a plain attribute, so reading `self.weight` in a forward costs an
-ordinary attribute lookup (PyTorch finds it through `__getattr__`, 0.4 us
-a read here). Each module also learns its
+and the tree `repr` walk the whole model. Each module also learns its
 qualified name ("layers.0") when it is assigned into a parent, and names its
 parameters with it ("layers.0.weight"), so graph pictures and error messages
 say which layer a value belongs to. A module shared by two parents carries
@@ -108,7 +105,7 @@ class Module:
         else:
             super().__setattr__(name, value)
 
-    def __getattr__(self, name):  # only called when ordinary lookup fails (see _store)
+    def __getattr__(self, name):  # only called when ordinary lookup fails
         attributes = self.__dict__
         for registry in ("_parameters", "_buffers", "_modules"):
             found = attributes.get(registry)
@@ -120,14 +117,13 @@ class Module:
         for registry in (self._parameters, self._buffers, self._modules):
             if name in registry:
                 del registry[name]
+                return
         super().__delattr__(name)
 
     def _store(self, index, name, value, kind, what):
-        """Put `value` (a `kind` or None) in registry `index` under `name`, and in no other.
+        """Put `value` (a `kind` or None) in registry `index` under `name`, and nowhere else.
 
         An entry that already exists keeps its place, so replacing a layer keeps the order.
-        The value is also the plain attribute `name`, for fast reads; every change to a
-        registry goes through here or `__delattr__`, so the two always agree.
         """
         if value is not None and not isinstance(value, kind):
             raise TypeError(f"cannot assign '{type(value).__name__}' as {what} '{name}' of "
@@ -136,8 +132,8 @@ class Module:
         for other in registries:
             if other is not registries[index]:
                 other.pop(name, None)
+        self.__dict__.pop(name, None)
         registries[index][name] = value
-        self.__dict__[name] = value
 
     def register_parameter(self, name, param):
         """Add a parameter (or None, for an absent optional one like `bias=False`)."""
@@ -308,7 +304,7 @@ class Module:
                 param = module._parameters[name]
                 param.data = np.array(new, dtype=param.dtype)
             else:
-                module.register_buffer(name, np.array(new, dtype=module._buffers[name].dtype))
+                module._buffers[name] = np.array(new, dtype=module._buffers[name].dtype)
         return IncompatibleKeys(missing, unexpected)
 
     # --- printing -------------------------------------------------------------------

@@ -374,16 +374,21 @@ def test_module_calls_work_for_array_outputs_and_keep_nothing_alive():
     record_module_call("NotAValue()", (x,), (x, x))  # ignored, not an error
 
 
-def test_module_calls_skip_leaves_so_a_passed_through_value_gathers_nothing():
-    """A layer returning its input (Identity, Dropout in eval) or anything under no_grad()
-    made no graph to group; a long-lived input must not gain an entry per call."""
-    x = Value(np.ones((2, 3)))
+def test_module_calls_skip_passed_through_values_so_they_gather_nothing():
+    """A layer returning its input (Identity, Dropout in eval) or a parameter made no graph of
+    its own; a long-lived value must not gain an entry per call, and must still copy."""
+    x, constant = Value(np.ones((2, 3))), Value(np.ones((2, 3)), requires_grad=False)
     for _ in range(3):
-        nn.Identity()(x)
-    assert module_calls(x) == () and x._module_calls is None
-    with no_grad():
-        assert module_calls(nn.Linear(3, 2)(x)) == ()
-    copy.deepcopy(x), pickle.loads(pickle.dumps(x))  # a leaf copies and pickles as before
+        nn.Identity()(x), nn.Identity()(constant), nn.Dropout(0.5).eval()(x)
+    assert module_calls(x) == module_calls(constant) == () and x._module_calls is None
+    copy.deepcopy(x), pickle.loads(pickle.dumps(x))
+    frozen = nn.Linear(3, 2)
+    for p in frozen.parameters():
+        p.requires_grad = False
+    with no_grad():  # a layer's own new (constant) output keeps its label for pictures
+        assert [label for label, _ in module_calls(nn.Linear(3, 2)(x))] == [
+            "Linear(in_features=3, out_features=2, bias=True)"]
+    assert len(module_calls(frozen(constant))) == 1
 
 
 @needs_dot

@@ -35,6 +35,20 @@ def check_module_gradients(module, *inputs):
             owner._parameters[attr] = param
 
 
+def test_check_module_gradients_sees_the_swapped_parameters():
+    """A layer whose weight gets no gradient must fail the check (the swap must reach forward)."""
+    class Detached(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(np.array([1.5, -0.5]))
+
+        def forward(self, x):
+            return x * Value(self.w.data, requires_grad=False) * self.w.data.sum()
+
+    with pytest.raises(Exception, match="(?i)jacobian mismatch"):
+        check_module_gradients(Detached(), np.array([0.3, 0.7]))
+
+
 def conv2d_reference(x, w, b, stride, padding):
     """Direct loops over output positions: the definition of cross-correlation."""
     x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))

@@ -82,7 +82,7 @@ def test_reassigning_a_parameter_keeps_its_place_and_renames():
 
 
 def test_attribute_reads_always_agree_with_the_registries():
-    """Registered members are also plain attributes (fast reads); every change keeps both in step."""
+    """Reading a registered member as an attribute gives the registry's entry, after any change."""
     import copy
     model = TwoLayer()
     registries = lambda m: {**m._parameters, **m._buffers, **m._modules}  # noqa: E731
