@@ -397,7 +397,14 @@ def as_index(index):
     if isinstance(index, tuple):
         return tuple(as_index(i) for i in index)
     if isinstance(index, Value):
-        return np.asarray(index._data).astype(np.intp) if index.dtype.kind == "f" else index._data
+        data = index._data
+        if data.dtype.kind != "f":
+            return data
+        whole = data.astype(np.intp)
+        if not np.array_equal(whole, data):  # (a Value of integers holds them as floats)
+            raise IndexError(f"index: a Value used as an index must hold whole numbers, got "
+                             f"{np.array2string(data, threshold=6)}")
+        return whole
     if isinstance(index, list):
         return np.asarray(index)
     return index

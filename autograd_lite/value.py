@@ -172,6 +172,11 @@ def _to_array(data, dtype):
         data = data._data
     try:
         array = np.array(data, dtype=dtype)
+    except RuntimeError:  # from a Value inside that requires grad (see Value.__array__)
+        raise TypeError(
+            f"Value: data must be numeric, got a {type(data).__name__} that holds Values: join "
+            f"them with autograd_lite.stack(...) to keep their gradients, or pass their .data "
+            f"(values that require grad do not turn into numbers silently)") from None
     except (ValueError, TypeError) as error:
         raise ValueError(
             f"Value: data must be a number, a rectangular nested list or a numpy array; "
@@ -400,6 +405,27 @@ class Value:
     def __float__(self):  # any one-element value, as PyTorch allows
         return float(self.item())
 
+    def __format__(self, spec):
+        """`f"{loss:.4f}"` formats a one-element value's number, as for a PyTorch tensor."""
+        if spec and self._data.size == 1:
+            return format(self.item(), spec)
+        return format(str(self), spec)
+
+    def __array__(self, dtype=None, copy=None):
+        """The data for numpy and matplotlib (`np.asarray(v)`, `plt.plot(x, v)`).
+
+        A value that requires grad refuses, as a PyTorch tensor does: converting it
+        would quietly drop it from the graph (`Value([a, b])` of values, say).
+        """
+        if self.requires_grad:
+            raise RuntimeError(
+                "cannot convert a Value that requires grad to a numpy array (it would leave "
+                "the graph); use .data (or .detach()) for its numbers, or "
+                "autograd_lite.stack(...) to join values and keep their gradients")
+        if copy:
+            return np.array(self._data, dtype=dtype)
+        return self._data if dtype is None else self._data.astype(dtype, copy=False)
+
     def __int__(self):
         return int(self.item())
 
@@ -493,6 +519,10 @@ class Value:
 
     def swapaxes(self, axis1, axis2):
         axes = list(range(self.ndim))
+        for axis in (axis1, axis2):
+            if not -self.ndim <= axis < self.ndim:
+                raise np.exceptions.AxisError(
+                    f"swapaxes: axis {axis} is out of bounds for a value of shape {self.shape}")
         axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
         return ops.transpose(self, axes=tuple(axes))
 
@@ -543,13 +573,23 @@ def _in_place(ufunc, symbol):
     of its own is written in place; a view of another array (from `.T`,
     `reshape`, slicing) gets a new array instead, because the value it views
     would change behind its version. While recording for a side that requires
-    grad, Python's fallback applies: `v = v + x`, a new recorded value.
+    grad, Python's fallback applies: `v = v + x`, a new recorded value (micrograd's
+    `total += term`). Except for a leaf that already has a gradient: that is a
+    parameter being updated outside `no_grad()`, where the fallback would only
+    rebind the loop variable and leave the parameter as it was, so it raises
+    (PyTorch raises for any leaf that requires grad).
     """
     def method(self, other):
         if not isinstance(other, _OPERANDS_V):
             return NotImplemented
         if _grad_state.enabled and (self.requires_grad
                                     or (isinstance(other, Value) and other.requires_grad)):
+            if self._node is None and self.requires_grad and self.grad is not None:
+                raise RuntimeError(
+                    f"{symbol}: an in-place change of a leaf that requires grad and has a "
+                    f"gradient (a parameter, shape {self.shape}) while gradients are recorded "
+                    f"would leave the parameter unchanged; update it under "
+                    f"`with no_grad():` (as in PyTorch) or through `.data` (`p.data -= ...`)")
             return NotImplemented
         array = self._data
         owned = array.base is None and array.flags.writeable

@@ -42,7 +42,13 @@ def _join(prefix, name):
 
 
 def _wrap_input(x):
-    """numpy arrays and lists become constants, so `model(X)` works on raw data."""
+    """numpy arrays and lists become constants, so `model(X)` works on raw data.
+
+    A boolean array stays as it is: it is a mask (`x[mask]`), and as a float
+    constant it would index as the numbers 0 and 1.
+    """
+    if isinstance(x, np.ndarray) and x.dtype == bool:
+        return x
     if isinstance(x, (np.ndarray, np.generic, list)):
         return Value(x, requires_grad=False)
     return x

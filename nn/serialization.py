@@ -105,10 +105,17 @@ def load(path):
     try:
         archive = np.load(path, allow_pickle=False)
     except ValueError as error:
-        if "pickle" in str(error):
+        with open(path, "rb") as file:
+            head = file.read(8)
+        pickled = head[:1] == b"\x80" or (  # (every pickle from protocol 2 on starts so)
+            head.startswith(b"\x93NUMPY") and "pickle" in str(error))  # an object .npy
+        if pickled:
             raise ValueError(f"nn.load: '{path}' contains pickled data, which could run code "
                              f"when loaded; refusing to load it (nn files are .npz of numeric "
                              f"arrays)") from error
+        if "pickle" in str(error):  # numpy's guess for any file it does not recognise
+            raise ValueError(f"nn.load: '{path}' is not a .npz archive of arrays, as nn.save "
+                             f"writes (it starts with {head!r})") from error
         raise ValueError(f"nn.load: '{path}' is not a readable .npz file: {error}") from error
     except _CORRUPT as error:
         raise ValueError(f"nn.load: '{path}' is truncated or corrupt ({type(error).__name__}: "
