@@ -422,9 +422,7 @@ class Value:
                 "cannot convert a Value that requires grad to a numpy array (it would leave "
                 "the graph); use .data (or .detach()) for its numbers, or "
                 "autograd_lite.stack(...) to join values and keep their gradients")
-        if copy:
-            return np.array(self._data, dtype=dtype)
-        return self._data if dtype is None else self._data.astype(dtype, copy=False)
+        return np.array(self._data, dtype=dtype, copy=copy)  # (numpy's meaning of copy=)
 
     def __int__(self):
         return int(self.item())

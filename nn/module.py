@@ -76,15 +76,10 @@ class Module:
         args = tuple(map(_wrap_input, args))
         if kwargs:
             kwargs = {k: _wrap_input(v) for k, v in kwargs.items()}
-            output = self.forward(*args, **kwargs)
-        else:
-            output = self.forward(*args)
-        # the label is a function: its text is built only if a picture needs it
-        if isinstance(output, tuple):
-            for out in output:
-                record_module_call(self._call_label, args, out)
-        else:
-            record_module_call(self._call_label, args, output)
+        output = self.forward(*args, **kwargs)
+        label = self._call_label  # a function: the text is built only if a picture needs it
+        for out in (output if isinstance(output, tuple) else (output,)):
+            record_module_call(label, args, out)
         return output
 
     def _call_label(self):

@@ -107,13 +107,13 @@ def load(path):
     except ValueError as error:
         with open(path, "rb") as file:
             head = file.read(8)
-        pickled = head[:1] == b"\x80" or (  # (every pickle from protocol 2 on starts so)
-            head.startswith(b"\x93NUMPY") and "pickle" in str(error))  # an object .npy
-        if pickled:
+        about_pickle = "pickle" in str(error)  # (numpy's guess too for any file it can't read)
+        # a pickle (protocol 2 on starts with 0x80), or an .npy of objects
+        if head[:1] == b"\x80" or (head.startswith(b"\x93NUMPY") and about_pickle):
             raise ValueError(f"nn.load: '{path}' contains pickled data, which could run code "
                              f"when loaded; refusing to load it (nn files are .npz of numeric "
                              f"arrays)") from error
-        if "pickle" in str(error):  # numpy's guess for any file it does not recognise
+        if about_pickle:
             raise ValueError(f"nn.load: '{path}' is not a .npz archive of arrays, as nn.save "
                              f"writes (it starts with {head!r})") from error
         raise ValueError(f"nn.load: '{path}' is not a readable .npz file: {error}") from error
