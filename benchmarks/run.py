@@ -1,19 +1,27 @@
-"""Benchmark harness for issue 7: every workload on every engine, each in its own process.
+"""Benchmark harness for the speed targets: every workload on every engine, each in its own process.
 
     python benchmarks/run.py                      # everything, 5 repeats
     python benchmarks/run.py --quick              # tiny sizes: proves it works in seconds
     python benchmarks/run.py --workloads 1,4 --engines ours,torch --repeat 3
     python benchmarks/run.py --repeat 2 --rounds 4  # engines take turns: fairer on a busy machine
     python benchmarks/run.py --out results.json   # or results.md for the markdown
+    python benchmarks/run.py --before /work/before  # also every ours* variant from that checkout
 
 Each (workload, engine) runs in a fresh subprocess with one BLAS/OpenMP
 thread (and torch.set_num_threads(1)); it builds the problem from one numpy
 seed, copies it into the engine (untimed), then times `repeat` runs of the
 training loop, each from the same initial parameters. The tables give the
 median, ours ÷ each engine from the same run, the final loss of every engine
-(same math: they must agree), the issue-7 targets as PASS/MISS, peak memory
+(same math: they must agree), the speed targets as PASS/MISS, peak memory
 for workloads 4 and 5, the scaling of workload 4, and the cost of the
-version-counter check of issue 9.
+version-counter check.
+
+With `--before PATH` (another checkout of this repository, e.g. the state
+before an engine rewrite) every `ours*` variant that runs also runs from PATH,
+labelled `before*` (`ours-nn` -> `before-nn`): a subprocess of PATH's own
+benchmarks/run.py, so it imports PATH's autograd_lite, nn and benchmarks. The
+before engines take their turns in every round like the others, and a table
+gives after ÷ before per workload and variant.
 """
 import argparse
 import gc
@@ -39,10 +47,14 @@ ENGINES = {"ours": "ours", "numpy": "numpy_ref", "torch": "torch_ref",
            "autograd": "hips_autograd", "micrograd": "micrograd_ref", "minimal": "minimal"}
 # engines whose arrays are numpy arrays, so tracemalloc sees every allocation
 TRACEMALLOC_ENGINES = ("ours", "numpy", "autograd")
-# (workload, baseline variant, ours ÷ baseline must be at most this): issue 7's targets
-TARGETS = [("1", "torch", 0.6), ("2", "torch", 0.6), ("3", "torch", 0.6), ("8", "torch", 0.6),
-           ("4", "numpy", 1.1), ("5", "torch", 1.2), ("6", "micrograd", 0.8), ("7", "torch", 1.0)]
+# (workload, baseline variant, ours ÷ baseline must be at most this): the speed targets
+TARGETS = [("1", "torch", 0.6), ("2", "torch", 0.6), ("3", "torch", 0.7), ("8", "torch", 0.6),
+           ("4", "numpy", 1.1), ("5", "torch", 1.2), ("6", "micrograd", 0.5), ("7", "torch", 1.0)]
+# the same targets, judged for the variant written with nn layers and losses
+NN_TARGET_WORKLOADS = ("1", "2", "3", "4")
 MEMORY_TARGET = ("4", "numpy", 1.3)
+# with --before: after ÷ before (ratio of medians) must be at most this on every workload
+BEFORE_LIMIT = 1.1
 SCALING = ("4", "4b256", "4b512", "4w512")
 SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
@@ -81,12 +93,14 @@ def child(engine, variant, workload, quick, repeat, memory):
 
 
 # --- the parent: start children, collect, print tables -------------------------------
-def _spawn(args, timeout):
+def _spawn(args, timeout, root=ROOT):
+    """Run `root`/benchmarks/run.py --child ARGS (root: this checkout or --before's) and parse its line."""
     env = dict(os.environ, **SINGLE_THREAD)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     try:
-        done = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", *args],
-                              capture_output=True, text=True, env=env, timeout=timeout)
+        done = subprocess.run([sys.executable, os.path.join(root, "benchmarks", "run.py"), "--child",
+                               *args], capture_output=True, text=True, env=env, timeout=timeout,
+                              cwd=root)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout} s"}
     lines = done.stdout.strip().splitlines()
@@ -95,12 +109,13 @@ def _spawn(args, timeout):
     return json.loads(lines[-1])
 
 
-def _variants(engine):
+def _variants(engine, root=ROOT):
     """{variant: kinds} of an engine, or the ImportError text when its library is missing."""
     code = (f"import json, benchmarks.engines.{ENGINES[engine]} as m; "
             f"print(json.dumps({{v: list(k) for v, k in m.RUNNERS.items()}}))")
-    env = dict(os.environ, PYTHONPATH=ROOT, **SINGLE_THREAD)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    env = dict(os.environ, PYTHONPATH=root, **SINGLE_THREAD)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          cwd=root)  # cwd: `-c` puts it first on sys.path
     if done.returncode:
         return done.stderr.strip().splitlines()[-1]
     return json.loads(done.stdout)
@@ -117,44 +132,66 @@ def _merge(run, more):
     run["rss_delta"] = max(run["rss_delta"], more["rss_delta"])
 
 
-def measure(workload_ids, engines, repeat, quick, memory=True, log=print, rounds=1):
+def before_label(variant):
+    """The label of an `ours*` variant run from the --before checkout: ours-nn -> before-nn."""
+    return "before" + variant[len("ours"):]
+
+
+def measure(workload_ids, engines, repeat, quick, memory=True, log=print, rounds=1, before=None):
     """Run everything; returns {"runs": [...], "skipped": {engine: why}}.
 
     With `rounds` > 1 the engines of a workload take turns, round after round
     (`repeat` runs each per round), so a slow spell of the machine hits all of
     them alike instead of whichever engine happened to run then.
+
+    `before` (a path to another checkout): its `ours*` variants run too, each
+    right after this checkout's engine "ours" in every round, labelled `before*`;
+    they run when `engines` names "ours" or "before".
     """
     timeout = 120 if quick else 900
-    runs, skipped, available = [], {}, {}
+    runs, skipped = [], {}
+    available = []  # (name, engine module key, root or None, {variant: kinds})
     for engine in engines:
+        if engine == "before":
+            continue  # placed below
         found = _variants(engine)
         if isinstance(found, str):
             skipped[engine] = found
         else:
-            available[engine] = found
+            available.append((engine, engine, None, found))
+    if before is not None and ("ours" in engines or "before" in engines):
+        found = _variants("ours", root=before)
+        if isinstance(found, str):
+            skipped["before"] = found
+        else:
+            place = next((i + 1 for i, entry in enumerate(available) if entry[0] == "ours"),
+                         len(available))
+            available.insert(place, ("before", "ours", before, found))
     for workload in workload_ids:
         kind = workloads.WORKLOADS[workload][1]
-        jobs = [(engine, variant) for engine, variants in available.items()
+        jobs = [(engine, variant, root, before_label(variant) if root else variant)
+                for _, engine, root, variants in available
                 for variant, kinds in variants.items() if kind in kinds]
         done = {}
         for round_ in range(rounds):
-            for engine, variant in jobs:
-                if "error" in done.get(variant, {}):
+            for engine, variant, root, label in jobs:
+                if "error" in done.get(label, {}):
                     continue  # failed once (e.g. micrograd's RecursionError): not again each round
                 args = [engine, variant, workload, str(repeat)] + (["--quick"] if quick else [])
-                report = _spawn(args, timeout)
-                if variant in done:
-                    _merge(done[variant], report)
+                where = {"root": root} if root else {}
+                report = _spawn(args, timeout, **where)
+                if label in done:
+                    _merge(done[label], report)
                     continue
-                run = done[variant] = {"workload": workload, "engine": variant, **report}
+                run = done[label] = {"workload": workload, "engine": label, **report}
                 if memory and workload in workloads.MEMORY_WORKLOADS and "error" not in run \
                         and engine in TRACEMALLOC_ENGINES:
-                    run.update(_spawn(args + ["--memory"], timeout))
-        for variant, run in done.items():
-            log(f"  {workload:>5} {variant:<13} " + (
+                    run.update(_spawn(args + ["--memory"], timeout, **where))
+        for label, run in done.items():
+            log(f"  {workload:>5} {label:<15} " + (
                 run["error"] if "error" in run else f"{statistics.median(run['times']):.4f} s"))
             runs.append(run)
-    return {"runs": runs, "skipped": skipped}
+    return {"runs": runs, "skipped": skipped, **({"before": before} if before else {})}
 
 
 def _median(runs, workload, engine):
@@ -181,21 +218,32 @@ def _fastest(runs, workload, engine):
     return min(run["times"]) if run and "times" in run else None
 
 
-def _target_rows(runs):
-    """One row per target: the verdict is on the ratio of medians (the issue's rule); the
-    ratio of the fastest runs is shown beside it, as the less noise-prone estimate."""
+def _ratio_cells(runs, workload, engine, baseline):
+    """(ratio of medians, ratio of fastest runs) of engine ÷ baseline; None where one is missing."""
+    mine, base = _median(runs, workload, engine), _median(runs, workload, baseline)
+    if mine is None or base is None:
+        return None, None
+    return mine / base, _fastest(runs, workload, engine) / _fastest(runs, workload, baseline)
+
+
+def _target_rows(runs, engine="ours", only=None, extra=None):
+    """One row per target of `engine` (on the workloads in `only`, or all): the verdict is on
+    the ratio of medians (the targets' rule); the ratio of the fastest runs is shown beside it,
+    as the less noise-prone estimate. `extra(workload)` adds a last cell to each row."""
     rows = []
     for workload, baseline, limit in TARGETS:
-        ours, base = _median(runs, workload, "ours"), _median(runs, workload, baseline)
-        if base is None or (ours is None and _find(runs, workload, "ours") is None):
+        if only is not None and workload not in only:
             continue
-        ratio = ours / base if ours is not None else None
-        fastest = (_fastest(runs, workload, "ours") / _fastest(runs, workload, baseline)
-                   if ratio is not None else None)
+        if _median(runs, workload, baseline) is None or _find(runs, workload, engine) is None:
+            continue
+        ratio, fastest = _ratio_cells(runs, workload, engine, baseline)
         verdict = "PASS" if ratio is not None and ratio <= limit else "MISS"
-        rows.append(f"| {workload} | ours/{baseline} ≤ {limit} | "
+        rows.append(f"| {workload} | {engine}/{baseline} ≤ {limit} | "
                     f"{f'{ratio:.2f}' if ratio is not None else 'fails'} | "
-                    f"{f'{fastest:.2f}' if fastest is not None else ''} | {verdict} |")
+                    f"{f'{fastest:.2f}' if fastest is not None else ''} | {verdict} |"
+                    + (f" {extra(workload)} |" if extra else ""))
+    if engine != "ours" or only is not None:
+        return rows
     workload, baseline, limit = MEMORY_TARGET
     ours, base = _find(runs, workload, "ours"), _find(runs, workload, baseline)
     if ours and base and ours.get("tracemalloc_peak") and base.get("tracemalloc_peak"):
@@ -203,6 +251,45 @@ def _target_rows(runs):
         rows.append(f"| {workload} | peak memory ours/{baseline} ≤ {limit} | {ratio:.2f} | | "
                     f"{'PASS' if ratio <= limit else 'MISS'} |")
     return rows
+
+
+def _before_rows(runs):
+    """After ÷ before per workload and `ours*` variant that ran from both checkouts."""
+    rows = []
+    for run in runs:
+        after = run["engine"]
+        if not after.startswith("ours"):
+            continue
+        before = before_label(after)
+        if _find(runs, run["workload"], before) is None:
+            continue
+        ratio, fastest = _ratio_cells(runs, run["workload"], after, before)
+        if ratio is None:
+            rows.append((run["workload"], after, before, None, None, "MISS"))
+            continue
+        rows.append((run["workload"], after, before, ratio, fastest,
+                     "PASS" if ratio <= BEFORE_LIMIT else "MISS"))
+    return rows
+
+
+def _before_table(runs, path):
+    rows = _before_rows(runs)
+    if not rows:
+        return []
+    lines = ["", f"After ÷ before (before: {path}); the rule: after ÷ before ≤ {BEFORE_LIMIT} "
+             "on every workload (ratio of medians):", "",
+             "| workload | variant | after median s | before median s | ratio of medians | "
+             "ratio of fastest runs | result |", "|---|---|---:|---:|---:|---:|---|"]
+    for workload, after, before, ratio, fastest, verdict in rows:
+        times = [_median(runs, workload, e) for e in (after, before)]
+        lines.append(f"| {workload} | {after} | " +
+                     " | ".join(f"{t:.4f}" if t is not None else "fails" for t in times) +
+                     (f" | {ratio:.3f} | {fastest:.3f} | {verdict} |" if ratio is not None
+                      else f" | | | {verdict} |"))
+    missed = sorted({f"{w} ({a})" for w, a, _, _, _, v in rows if v == "MISS"})
+    lines += ["", f"Rule after ÷ before ≤ {BEFORE_LIMIT}: " +
+              (f"PASS on all {len(rows)} rows" if not missed else "MISS on " + ", ".join(missed))]
+    return lines
 
 
 def markdown(report):
@@ -219,9 +306,18 @@ def markdown(report):
         ratio = f"{ours / median:.2f}" if ours is not None else ""
         lines.append(f"| {workload} | {engine} | {median:.4f} | {min(run['times']):.4f} | "
                      f"{ratio} | {_numbers(run['result'])} |")
-    lines += ["", "Targets (issue 7):", "",
-              "| workload | target | ratio of medians | ratio of fastest runs | result |",
-              "|---|---|---:|---:|---|"] + _target_rows(runs)
+    target_rows = _target_rows(runs)
+    if target_rows:
+        lines += ["", "Targets:", "",
+                  "| workload | target | ratio of medians | ratio of fastest runs | result |",
+                  "|---|---|---:|---:|---|"] + target_rows
+    nn_rows = _target_rows(runs, "ours-nn", NN_TARGET_WORKLOADS, extra=lambda w: (
+        f"{_median(runs, w, 'ours-nn') / _median(runs, w, 'ours'):.2f}"
+        if _median(runs, w, "ours-nn") and _median(runs, w, "ours") else ""))
+    if nn_rows:
+        lines += ["", "The same targets for `ours-nn` (written with nn layers and nn losses):", "",
+                  "| workload | target | ratio of medians | ratio of fastest runs | result | "
+                  "ours-nn ÷ ours |", "|---|---|---:|---:|---|---:|"] + nn_rows
     memory = [r for r in runs if r["workload"] in workloads.MEMORY_WORKLOADS and "times" in r]
     if memory:
         lines += ["", "Peak memory during training (MiB):", "",
@@ -230,7 +326,7 @@ def markdown(report):
                   f"{_mib(r['rss_delta'])} |" for r in memory]
     scaling = [w for w in SCALING if any(r["workload"] == w for r in runs)]
     if len(scaling) > 1:
-        engines = [e for e in ("ours", "numpy", "torch") if _median(runs, scaling[0], e)]
+        engines = [e for e in ("ours", "before", "numpy", "torch") if _median(runs, scaling[0], e)]
         lines += ["", "Scaling of workload 4 (median s):", "",
                   "| size | " + " | ".join(engines) + " | ours/numpy |", "|---|" + "---:|" * (len(engines) + 1)]
         for w in scaling:
@@ -241,9 +337,12 @@ def markdown(report):
                          " | ".join(f"{t:.4f}" if t else "" for t in times) + f" | {ratio} |")
     checked, unchecked = _median(runs, "8", "ours"), _median(runs, "8", "ours-nocheck")
     if checked and unchecked:
+        # the heading's wording is what tests/test_benchmarks.py looks for
         lines += ["", "Version-counter check (issue 9), workload 8:", "",
                   "| ours (with check) | ours-nocheck | ratio |", "|---:|---:|---:|",
                   f"| {checked:.4f} | {unchecked:.4f} | {checked / unchecked:.3f} |"]
+    if report.get("before"):
+        lines += _before_table(runs, report["before"])
     for engine, why in report["skipped"].items():
         lines.append(f"\nSkipped engine {engine}: {why}")
     return "\n".join(lines)
@@ -254,7 +353,13 @@ def machine():
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
                 if line.startswith("model name")), platform.processor()) \
         if os.path.exists("/proc/cpuinfo") else platform.processor()
-    return f"{cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {numpy.__version__}"
+    try:  # the installed version, without the seconds that importing torch takes
+        from importlib.metadata import version
+        torch = f", torch {version('torch')}"
+    except Exception:
+        torch = ""
+    return (f"{cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+            f"numpy {numpy.__version__}{torch}")
 
 
 def main(argv=None):
@@ -267,6 +372,9 @@ def main(argv=None):
                         help="engines take turns this many times (repeat runs each per turn)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
     parser.add_argument("--out", help="write results: .json for raw data, anything else markdown")
+    parser.add_argument("--before", metavar="PATH",
+                        help="another checkout of this repository: its ours* variants run too, "
+                             "labelled before*, with an after ÷ before table")
     parser.add_argument("--child", nargs=4, metavar=("ENGINE", "VARIANT", "WORKLOAD", "REPEAT"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--memory", action="store_true", help=argparse.SUPPRESS)
@@ -278,13 +386,22 @@ def main(argv=None):
         parser.error("--repeat and --rounds must be at least 1")
     workload_ids = args.workloads.split(",")
     engines = args.engines.split(",")
-    for name, known in (("workload", workloads.WORKLOADS), ("engine", ENGINES)):
+    before = None
+    if args.before:
+        before = os.path.abspath(args.before)
+        if not os.path.isfile(os.path.join(before, "benchmarks", "run.py")):
+            parser.error(f"--before {args.before}: no benchmarks/run.py there")
+        if before == ROOT:
+            parser.error("--before names this checkout itself")
+    for name, known in (("workload", workloads.WORKLOADS),
+                        ("engine", {**ENGINES, **({"before": None} if before else {})})):
         unknown = [x for x in (workload_ids if name == "workload" else engines) if x not in known]
         if unknown:
             parser.error(f"unknown {name}(s) {unknown}; choose from {sorted(known)}")
-    print(f"# {machine()}; repeat {args.repeat}, rounds {args.rounds}{', quick' if args.quick else ''}")
+    print(f"# {machine()}; repeat {args.repeat}, rounds {args.rounds}{', quick' if args.quick else ''}"
+          + (f"; before: {before}" if before else ""))
     report = measure(workload_ids, engines, args.repeat, args.quick, not args.no_memory,
-                     rounds=args.rounds)
+                     rounds=args.rounds, before=before)
     report["machine"] = machine()
     text = markdown(report)
     print(text)

@@ -1,4 +1,4 @@
-"""Issue 9: does the version-counter check cost measurable time on workload 8?
+"""Does backward's version-counter check cost measurable time on workload 8?
 
     python benchmarks/version_check.py [--rounds 21] [--iterations 1000]
 

@@ -1,4 +1,4 @@
-"""The workloads of issue 7, as plain numpy problems every engine can run.
+"""The workloads of the speed targets, as plain numpy problems every engine can run.
 
 Each workload builds one *problem*: a dict of numpy arrays (data and initial
 parameters, all drawn from one seed) and settings (steps, learning rate, loss).

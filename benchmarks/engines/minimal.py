@@ -1,6 +1,6 @@
 """A minimal numpy autodiff engine: micrograd's design on arrays, and nothing else.
 
-The issue's speed targets were set against "a 60-line NumPy engine". This is one,
+The speed targets were set against "a 60-line NumPy engine". This is one,
 so the table can show what an engine with no features costs: each op builds a
 closure that sends gradients to its inputs, and backward runs them in a
 topological order. No version check, no `create_graph`, no anomaly hooks, no

@@ -1,9 +1,10 @@
 """autograd_lite through its public API (Value, functions), the engine being measured.
 
 Variants: "ours" (workload 6 built from scalar Values, like micrograd),
-"ours-vec" (workload 6 vectorized), "ours-nn" (workloads 1-4 written with
-nn.Linear/nn.Sequential/nn.SGD), "ours-nocheck" (workload 8 with the
-version-counter check of issue 9 patched out, to measure what it costs).
+"ours-vec" (workload 6 vectorized), "ours-nn" (workloads 1-4 as a user writes
+them with nn: nn.Linear/nn.Sequential, nn's loss functions, nn.SGD),
+"ours-nocheck" (workload 8 with backward's version-counter check patched out,
+to measure what it costs).
 """
 import autograd_lite
 from autograd_lite import Value, conv2d, log_softmax, max_pool2d
@@ -40,10 +41,24 @@ def mlp(problem):
     return train
 
 
+def _nn_loss(nn, kind):
+    """The workload's loss as nn's loss function, where nn has one (else formulas.mlp_loss)."""
+    if kind == "half_sse":       # ½ Σ (ŷ - y)²
+        return lambda out, y: nn.mse_loss(out, y, reduction="sum") * 0.5
+    if kind == "mse":
+        return nn.mse_loss
+    if kind == "bce":            # on the sigmoid output
+        return nn.binary_cross_entropy
+    if kind == "cross_entropy":  # logits and integer labels
+        return nn.cross_entropy
+    return lambda out, y: formulas.mlp_loss(F, out, y, kind)
+
+
 def nn_mlp(problem):
-    """The same network as nn.Sequential of nn.Linear and activations, trained with nn.SGD."""
+    """The same network as nn.Sequential of nn.Linear and activations, nn's loss, nn.SGD."""
     import nn
     activations = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU}
+    loss_function = _nn_loss(nn, problem["loss"])
     layers, count = [], len(problem["weights"])
     for i, (w, b) in enumerate(zip(problem["weights"], problem["biases"])):
         linear = nn.Linear(*w.shape)
@@ -57,7 +72,7 @@ def nn_mlp(problem):
 
     def train():
         for step, (x, y) in enumerate(workloads.batches(problem)):
-            loss = formulas.mlp_loss(F, model(x), y, problem["loss"])
+            loss = loss_function(model(x), y)
             if problem["l2"]:
                 loss = loss + formulas.l2_penalty(F, list(model.parameters()), problem["l2"])
             optimizer.zero_grad()
