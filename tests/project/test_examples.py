@@ -19,7 +19,7 @@ PIL = pytest.importorskip("PIL.Image")
 pytest.importorskip("matplotlib")
 pytest.importorskip("sklearn")
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 sys.path.insert(0, str(EXAMPLES))
 

@@ -25,7 +25,7 @@ from autograd_lite.module_calls import module_calls, record_module_call
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
                                reason="Graphviz's dot program is not installed")
 NS = "{http://www.w3.org/2000/svg}"
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 
 
@@ -425,3 +425,9 @@ def test_readme_graph_snippet_runs(tmp_path, monkeypatch):
     assert svg.texts[svg.node("x1")] == ["x1", "scalar float64", "data 2.0", "grad -1.5"]
     assert "docs/images/single_neuron.svg" in section
     assert (ROOT / "docs" / "images" / "single_neuron.svg").is_file()
+
+
+def test_graph_of_an_array_exponent_draws():
+    from autograd_lite import draw_graph
+    x = Value([1.0, 2.0])
+    assert "op0 [label=\"**" in draw_graph(x ** np.array([2.0, 3.0])).source  # the ** op node

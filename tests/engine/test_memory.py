@@ -6,7 +6,7 @@ switched off: traced memory must not grow between an early and a late step,
 `gc.collect()` must then find nothing to free, and weak references to the
 last step's loss and output must be dead once the loop lets go of them.
 
-The issue asks for 10,000 steps of a small MLP. Under tracemalloc one step
+The full check is 10,000 steps of a small MLP. Under tracemalloc one step
 costs several milliseconds on the shared CI machine, so the suite runs
 2,000 steps and `HARDENING_MEMORY_STEPS=10000` runs the full count locally.
 The other layers (convolution, pooling, batch norm, dropout, Snake, RNN)

@@ -11,7 +11,7 @@ import pytest
 from autograd_lite import GradientReport, Value, check_gradients
 from autograd_lite.references import cosine_post, nn_basics
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from benchmarks import run, workloads  # noqa: E402
 
 
@@ -148,7 +148,7 @@ def test_rounds_and_repeat_must_be_positive(flag):
 
 
 def test_the_minimal_reference_engine_does_the_same_math_as_numpy():
-    """benchmarks/engines/minimal.py (no features, the issue's baseline kind) reaches numpy's numbers."""
+    """benchmarks/engines/minimal.py (no features, the baseline kind) reaches numpy's numbers."""
     from benchmarks.engines import minimal, numpy_ref
     assert run.ENGINES["minimal"] == "minimal"
     for workload in ("1", "2", "3", "4", "8"):
