@@ -5,16 +5,22 @@
     y = (x * x).sum()
     y.backward()
     x.grad  # array([2., 4., 6.])
+
+The layers, bottom to top (each module imports only those below it):
+grad_mode, anomaly, scopes, versions -> value (the type, `apply`) -> ops (the
+op table) -> backprop (backward, grad) -> functional -> tools (numerical,
+hand_gradients, graph_picture, gradient_plot).
 """
 from .anomaly import AnomalyError, detect_anomaly
-from .autograd import backward, grad
-from .check_gradients import GradientReport, check_gradients
-from .functional import conv2d, log_softmax, max_pool2d, softmax
+from .backprop import backward, grad
+from .functional import (concatenate, conv2d, linear, log_softmax, max_pool2d, maximum, minimum,
+                         softmax, stack, where)
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
-from .gradient_flow import plot_gradient_flow
-from .graph import draw_graph, save_graph
-from .ops import concatenate, linear, maximum, minimum, stack, where
+from .gradient_plot import plot_gradient_flow
+from .graph_picture import draw_graph, save_graph
+from .hand_gradients import GradientReport, check_gradients
+from .numerical import GradcheckError, gradcheck, gradgradcheck, numerical_grad
+from .scopes import scope
 from .seeding import default_generator, manual_seed
 from .value import Value
 
@@ -23,7 +29,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Value", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
     "is_grad_enabled", "gradcheck", "gradgradcheck", "numerical_grad", "GradcheckError",
-    "detect_anomaly", "AnomalyError", "manual_seed", "default_generator",
+    "detect_anomaly", "AnomalyError", "manual_seed", "default_generator", "scope",
     "concatenate", "stack", "where", "maximum", "minimum", "linear", "softmax", "log_softmax",
     "conv2d", "max_pool2d",
     "check_gradients", "GradientReport",

@@ -16,9 +16,15 @@ class _AnomalyState(threading.local):
 
 
 state = _AnomalyState()
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-# frames inside autograd_lite and its sibling package nn are the library's, not the user's
-_LIBRARY_DIRS = (_PACKAGE_DIR + os.sep, os.path.join(os.path.dirname(_PACKAGE_DIR), "nn") + os.sep)
+# code in these folders is the library's, not the user's: an error points past it
+_library_dirs = (os.path.dirname(os.path.abspath(__file__)) + os.sep,)
+
+
+def skip_file_prefix(path):
+    """Count code under `path` (a package folder built on this engine) as library code, so
+    an anomaly names the line of user code that called into it, not a line inside it."""
+    global _library_dirs
+    _library_dirs += (os.path.join(os.path.abspath(path), ""),)
 
 
 class detect_anomaly:
@@ -55,11 +61,11 @@ class AnomalyError(RuntimeError, FloatingPointError):
 
 
 def user_frame():
-    """'file:line in function' of the innermost caller outside autograd_lite and nn."""
+    """'file:line in function' of the innermost caller outside the library (see skip_file_prefix)."""
     frame = sys._getframe(1)
     while frame is not None:
         path = os.path.abspath(frame.f_code.co_filename)
-        if not path.startswith(_LIBRARY_DIRS):
+        if not path.startswith(_library_dirs):
             return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
         frame = frame.f_back
     return "unknown location"

@@ -1,17 +1,69 @@
-"""Functions built from the primitives in `ops.py` (no gradient code of their own).
+"""The functions users call that are not methods of `Value`.
 
-Because they are compositions, their gradients, and their second
-derivatives, come from the table for free.
+Each checks its arguments (naming the function and the shapes in errors) and
+then applies primitives from the op table in ops.py, or composes them. None has
+gradient code of its own: gradients, and higher derivatives, come from the table.
 """
 import numbers
 
 import numpy as np
 
 from . import ops
-from .value import Value
+from .value import Value, apply
+
+maximum = ops.maximum            # elementwise max of two values (ties share the gradient)
+minimum = ops.minimum            # elementwise min
+log_softmax = ops.log_softmax    # x - logsumexp(x) along `axis` (default -1), stable for any logits
 
 
-def _pair(x, what, smallest=None):
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along `axis`, computed stably through log_softmax."""
+    return ops.exp(log_softmax(x, axis=axis))
+
+
+def where(cond, a, b):
+    """`a` where `cond` is true, else `b` (numpy broadcasting); cond is not differentiated."""
+    cond = cond._data if isinstance(cond, Value) else cond
+    return ops.where(a, b, cond=np.asarray(cond, dtype=bool))
+
+
+def concatenate(values, axis=0):
+    """Join values along an existing axis (numpy.concatenate; axis=None flattens them first)."""
+    if not values:
+        raise ValueError("concatenate: expected at least one value to join, got none")
+    if axis is None:
+        return ops.concatenate(*[ops.reshape(v, shape=(-1,)) for v in values], axis=0)
+    return ops.concatenate(*values, axis=axis)
+
+
+def stack(values, axis=0):
+    """Join values along a new axis (numpy.stack)."""
+    if not values:
+        raise ValueError("stack: expected at least one value to join, got none")
+    return ops.stack(*values, axis=axis)
+
+
+def linear(x, weight, bias=None):
+    """x @ weight.T + bias, as one op (PyTorch's functional.linear); no bias if None.
+
+    weight is (out_features, in_features); bias broadcasts to the output (..., out_features)
+    and may not enlarge it (its gradient is summed back over the output's shape).
+    """
+    if np.ndim(weight) != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), "
+                         f"got shape {np.shape(weight)}")
+    if bias is None:
+        return ops.linear(x, weight)
+    if np.ndim(bias) > 1:  # a 1-D bias either fits the output or fails in the forward
+        out_shape = np.shape(x)[:-1] + np.shape(weight)[:1]
+        if np.broadcast_shapes(np.shape(bias), out_shape) != out_shape:
+            raise ValueError(f"linear: bias of shape {np.shape(bias)} does not broadcast to the "
+                             f"output shape {out_shape} (input {np.shape(x)}, weight "
+                             f"{np.shape(weight)})")
+    return ops.linear(x, weight, bias)
+
+
+def as_pair(x, what, smallest=None):
     """(x, x) for an int, the pair itself for a pair; each at least `smallest` if given.
 
     `what` names the argument in errors, e.g. "conv2d: stride".
@@ -27,16 +79,6 @@ def _pair(x, what, smallest=None):
     return (int(x[0]), int(x[1]))
 
 
-def softmax(x, axis=-1):
-    """exp(x) / sum(exp(x)) along `axis`, computed stably through log_softmax."""
-    return ops.exp(log_softmax(x, axis=axis))
-
-
-def log_softmax(x, axis=-1):
-    """x - logsumexp(x) along `axis`: stable for any logits (one primitive, see ops.py)."""
-    return ops.log_softmax(x, axis=axis)
-
-
 def _check_4d(op, name, x):
     if np.ndim(x) != 4:
         raise ValueError(f"{op}: {name} must be 4-D (N, C, H, W), got shape {np.shape(x)}")
@@ -50,8 +92,8 @@ def conv2d(x, w, b=None, stride=1, padding=0):
     x = x if isinstance(x, Value) else Value(x, requires_grad=False)
     _check_4d("conv2d", "input", x)
     _check_4d("conv2d", "weight", w)
-    stride = _pair(stride, "conv2d: stride", smallest=1)
-    ph, pw = _pair(padding, "conv2d: padding", smallest=0)
+    stride = as_pair(stride, "conv2d: stride", smallest=1)
+    ph, pw = as_pair(padding, "conv2d: padding", smallest=0)
     n, c, h, wd = x.shape
     o, wc, kh, kw = np.shape(w)
     if wc != c:
@@ -79,9 +121,8 @@ def max_pool2d(x, kernel_size, stride=None):
     """
     x = x if isinstance(x, Value) else Value(x, requires_grad=False)
     _check_4d("max_pool2d", "input", x)
-    kh, kw = _pair(kernel_size, "max_pool2d: kernel_size", smallest=1)
-    stride = _pair(stride, "max_pool2d: stride", smallest=1) if stride is not None else (kh, kw)
-    n, c, h, w = x.shape
-    if h < kh or w < kw:
+    kh, kw = as_pair(kernel_size, "max_pool2d: kernel_size", smallest=1)
+    stride = as_pair(stride, "max_pool2d: stride", smallest=1) if stride is not None else (kh, kw)
+    if x.shape[2] < kh or x.shape[3] < kw:
         raise ValueError(f"max_pool2d: kernel {kh}x{kw} is larger than the input (shape {x.shape})")
-    return ops.max_pool(x, size=(kh, kw), stride=stride)
+    return ops.max_pool2d(x, size=(kh, kw), stride=stride)

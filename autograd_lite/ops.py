@@ -1,19 +1,24 @@
-"""The table of primitives: every op's forward next to its vector-Jacobian product.
+"""The op table: every primitive's forward next to its vector-Jacobian products.
 
-Each entry is `name = primitive(name, forward, *vjps)`, one vjp per input.
-A vjp receives the upstream gradient `g`, the forward result `ans` and the
-op's inputs, and returns the gradient for its input; backward calls only the
-vjps of inputs that need a gradient, and hands `g` on without a call where the
-vjp is `unchanged` (an input that passes into the output as it is). A vjp uses
-only operators, methods and other entries of this table, so one definition
-serves numpy arrays (a plain backward) and `Value`s (`create_graph=True`: the
-backward is recorded too, which is what makes second and higher derivatives
-work).
+Each entry is `name = primitive("name", forward, vjp_for_input_0, vjp_for_input_1, ...)`.
+A vjp gets the output's gradient `g`, the forward's result `ans`, the op's
+inputs and its options, and returns the gradient for its input. Backward
+calls only the vjps of inputs that need a gradient, and hands `g` on as it is
+where the vjp is `unchanged`.
 
-Gradients may come back in a broadcast shape; the engine sums them back to
-each input's shape with `sum_to`, so no vjp has to care about broadcasting.
-Masks (where an input was positive, which element was the max) are taken
-from the raw data: their derivative is zero almost everywhere.
+A vjp is written with operators, methods and other entries of this table,
+never raw numpy on `g`: called from a plain backward it gets numpy arrays and
+runs their forwards directly; under `create_graph=True` it gets `Value`s and
+is recorded like any other code, which is where second and higher
+derivatives come from.
+
+Gradients may come back in a broadcast shape: backward sums them to each
+input's shape with `sum_to`, so no vjp has to care about broadcasting. Masks
+(where an input was positive, which element was the max) are taken from the
+raw data: their derivative is zero almost everywhere.
+
+Adding an op is one entry here (plus a `Value` method or a function in
+functional.py if users call it by name); see docs/architecture.md.
 """
 import builtins
 import functools
@@ -23,15 +28,48 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .value import Value, primitive, _in_place, _operator, _raw
+from .value import PRIMITIVES, Primitive, Value, apply
 
 
-def unchanged(g, ans, *inputs, **kwargs):
-    """The vjp of an input that passes into the output as it is (add's, sub's first): g itself.
+def primitive(name, forward, *vjps, each_input=None):
+    """Add op `name` to the table and return the function that applies it.
 
-    backward() knows it and hands g on without calling it.
+    Pass one vjp per input, or, for ops taking any number of inputs (stack,
+    concatenate), `each_input=vjp(i, g, ans, *inputs, **options)`. The function
+    returned records the op when any input is a `Value`, and otherwise just
+    runs `forward` (as vjps do in a plain backward).
     """
+    if each_input is not None:
+        vjps = _EachInput(each_input)
+    PRIMITIVES[name] = Primitive(name, forward, vjps)
+
+    def op(*args, **options):
+        for x in args:
+            if isinstance(x, Value):
+                return apply(name, *args, **options)
+        return forward(*args, **options)
+
+    op.__name__ = op.__qualname__ = name
+    return op
+
+
+class _EachInput:
+    """The vjps of an op with any number of inputs: input i's is `vjp(i, g, ans, *inputs)`."""
+
+    def __init__(self, vjp):
+        self.vjp = vjp
+
+    def __getitem__(self, i):
+        return functools.partial(self.vjp, i)
+
+
+def unchanged(g, ans, *inputs, **options):
+    """The vjp of an input that passes into the output as it is (add's): g itself."""
     return g
+
+
+def _raw(x):
+    return x._data if isinstance(x, Value) else x
 
 
 def _like(mask, g):
@@ -47,138 +85,67 @@ def _kept_shape(shape, axis):
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
-def count_reduced(shape, axis):
-    """How many elements a reduction over `axis` folds into each result."""
-    if axis is None:
-        return math.prod(shape)
-    return math.prod(shape) // builtins.max(math.prod(_kept_shape(shape, axis)), 1)
-
-
 def _expand(g, shape, axis):
     """Broadcast a reduction's gradient `g` back to the input's `shape`."""
     if axis is not None:  # put back the reduced axes (a full reduction's g broadcasts as it is)
         g = g.reshape(_kept_shape(shape, axis))
-    return broadcast_to(g, shape)
-
-
-def _sum_to_forward(x, shape):
-    """Sum `x` down to `shape`: the leading axes broadcasting added, and those it stretched from 1."""
-    if x.shape == shape:
-        return x
-    size = math.prod(shape)
-    lead = x.ndim - len(shape)
-    kind = x.dtype.char
-    if size == 1 and kind != "d":
-        # into one element: numpy's pairwise sum keeps float32 accurate (a float64 bias-shaped
-        # sum is accurate enough in BLAS, below, and faster: (800, 1) -> (1,) in 1 us, not 3)
-        return np.asarray(np.add.reduce(x, axis=None)).reshape(shape)
-    if x.shape[lead:] == shape and kind in "fd":
-        # only leading axes (a bias gradient): one BLAS call, ones @ rows, is several times
-        # faster than numpy's reduction over the first axis of a narrow array
-        rows = x if x.ndim == 2 and lead == 1 else x.reshape(math.prod(x.shape[:lead]), size)
-        out = _ones(len(rows), kind).dot(rows)  # (the method: np.dot's dispatch costs more)
-        return out if len(shape) == 1 else out.reshape(shape)  # (a view would be copied into .grad)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
-    return np.add.reduce(x, axis=axes).reshape(shape)
-
-
-def _ones(n, kind):
-    """A vector of n ones of type code `kind` ("d", "f"; it hashes faster than a numpy dtype).
-
-    Batch-sized ones are kept (read-only), since batch sizes repeat.
-    """
-    return _small_ones(n, kind) if n <= 65536 else np.ones(n, dtype=kind)
-
-
-@functools.lru_cache(maxsize=16)
-def _small_ones(n, kind):
-    ones = np.ones(n, dtype=kind)
-    ones.flags.writeable = False
-    return ones
-
-
-def _broadcast_to_forward(x, shape):
-    """`x` repeated to `shape`, as a new array (numpy's broadcast_to view costs more on small arrays)."""
-    out = np.empty(shape, dtype=x.dtype if hasattr(x, "dtype") else np.result_type(x))
-    out[...] = x
-    return out
+    return broadcast_to(g, shape=shape)
 
 
 # --- broadcasting: each is the other's vjp -------------------------------------
+def _sum_to_forward(x, shape):
+    """Sum `x` down to `shape`: over the leading axes broadcasting added and those it stretched from 1."""
+    if x.shape == shape:
+        return x
+    lead = x.ndim - len(shape)
+    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
+    return np.add.reduce(x, axis=tuple(range(lead)) + stretched).reshape(shape)
+
+
+def _broadcast_to_forward(x, shape):
+    return np.array(np.broadcast_to(x, shape))  # (a copy: numpy's broadcast view is read-only)
+
+
 sum_to = primitive("sum_to", _sum_to_forward,
-                   lambda g, ans, x, shape: broadcast_to(g, np.shape(x)))
+                   lambda g, ans, x, shape: broadcast_to(g, shape=np.shape(x)))
 broadcast_to = primitive("broadcast_to", _broadcast_to_forward,
-                         lambda g, ans, x, shape: sum_to(g, np.shape(x)))
+                         lambda g, ans, x, shape: sum_to(g, shape=np.shape(x)))
 
 # --- arithmetic: the vjp for a, then the one for b ----------------------------------
 add = primitive("add", np.add, unchanged, unchanged)
 sub = primitive("sub", np.subtract, unchanged, lambda g, ans, a, b: -g)
 mul = primitive("mul", np.multiply, lambda g, ans, a, b: g * b, lambda g, ans, a, b: g * a)
-div = primitive("div", np.true_divide,
-                lambda g, ans, a, b: g / b, lambda g, ans, a, b: -g * ans / b)
+div = primitive("div", np.true_divide, lambda g, ans, a, b: g / b, lambda g, ans, a, b: -g * ans / b)
 neg = primitive("neg", np.negative, lambda g, ans, x: -g)
 
 
 def _pow_const_vjp(g, ans, x, exponent):
-    # d/dx x**p = p x**(p-1); where p == 0 that is 0, so use x**1 there
-    # (x**-1 would be inf at x == 0, and inf * 0 is nan)
+    # p x**(p-1); where p == 0 that is 0, so use x**1 there (x**-1 is inf at 0, and inf * 0 nan)
     if isinstance(exponent, np.ndarray):
         return g * exponent * x ** np.where(exponent == 0, 1.0, exponent - 1.0)
-    if exponent == 2.0:  # a square, the common case: 2x needs no power
-        return g * (2.0 * x)
     return g * exponent * x ** (exponent - 1.0 if exponent else 1.0)
-
-
-# x ** p for a constant exponent p (a number or an array): p is not differentiated
-pow_scalar = primitive("pow", lambda x, exponent: np.power(x, exponent), _pow_const_vjp)
-
-
-def _power_vjp_exponent(g, ans, a, b):
-    # d/db a**b = a**b log a; at a == 0 PyTorch (and the limit for b > 0) give 0
-    safe_a = where(_raw(a) == 0, 1.0, a)
-    return g * ans * log(safe_a)
 
 
 def _power_vjp_base(g, ans, a, b):
     # b a**(b-1); where b == 0 that is 0, so use a**0 there (a**-1 is inf at a == 0)
-    return g * b * a ** (where(_raw(b) == 0, 1.0, b) - 1)
+    return g * b * a ** (where(1.0, b, cond=_raw(b) == 0) - 1)
 
 
-power = primitive("pow", np.power, _power_vjp_base, _power_vjp_exponent)
+def _power_vjp_exponent(g, ans, a, b):
+    # d/db a**b = a**b log a; at a == 0 PyTorch (and the limit for b > 0) give 0
+    return g * ans * log(where(1.0, a, cond=_raw(a) == 0))
 
 
-def _matmul_forward(a, b):
-    """np.matmul's product, through whichever numpy call is fastest for these shapes."""
-    if (a.__class__ is np.ndarray and b.__class__ is np.ndarray
-            and 0 < a.ndim <= 2 and 0 < b.ndim <= 2):
-        rows = a.shape[0] if a.ndim == 2 else 1
-        cols = b.shape[1] if b.ndim == 2 else 1
-        if (rows >= 128 and 1 < cols <= 16 and a.shape[1] <= 16  # (rows > 1: a is 2-D)
-                and a.dtype == b.dtype and a.dtype.char in "fd"):
-            # many rows of few columns, from few: made column-major, so numpy adds a bias to
-            # it one long column at a time instead of in 800 loops of 4 elements: (800, 4) +
-            # (4,) takes 2.7 us instead of 7.2. (A transposed view: as a leaf's gradient it is
-            # copied into .grad; writing into an owned array with out= costs more per call.)
-            # With a long inner dimension the product dominates, and BLAS computes the
-            # transposed one slower: (128, 256) @ (256, 10) takes 18 us instead of 14
-            return b.T.dot(a.T).T
-        if rows * cols <= 8192:
-            # np.dot has less overhead: 0.3-0.4 us less per call, and a (100, 1) @ (1, 30)
-            # outer product takes 2.2 us instead of 5.7. On bigger results it is slower (it
-            # clears the result before BLAS writes it): 13% on (800, 30) @ (30, 30), 4% on
-            # the (784, 128) @ (128, 256) of a weight gradient. (The method, a.dot(b): the
-            # function np.dot first asks its arguments for __array_function__, 0.15 us more)
-            return a.dot(b)
-    return np.matmul(a, b)
+pow_const = primitive("pow_const", lambda x, exponent: np.power(x, exponent), _pow_const_vjp)  # x ** p, p a constant
+pow = primitive("pow", np.power, _power_vjp_base, _power_vjp_exponent)  # a ** b, both values
 
-
+# --- matrix products ------------------------------------------------------------------
 def _matmul_vjp_a(g, ans, a, b):
     if b.ndim == 1:  # (..., n, m) @ (m,) -> (..., n)
         return g * b if a.ndim == 1 else g.reshape(g.shape + (1,)) * b
     if a.ndim == 1:  # (n,) @ (..., n, m) -> (..., m)
         return (b @ g.reshape(g.shape + (1,))).reshape(g.shape[:-1] + (b.shape[-2],))
-    return _product(g, b.swapaxes(-1, -2))
+    return matmul(g, b.swapaxes(-1, -2))
 
 
 def _matmul_vjp_b(g, ans, a, b):
@@ -186,67 +153,28 @@ def _matmul_vjp_b(g, ans, a, b):
         return g * a if b.ndim == 1 else a.reshape((-1, 1)) * g.reshape(g.shape[:-1] + (1, g.shape[-1]))
     if b.ndim == 1:  # (..., n, m) @ (m,) -> (..., n)
         return (a.swapaxes(-1, -2) @ g.reshape(g.shape + (1,))).reshape(g.shape[:-1] + (a.shape[-1],))
-    return _product(a.swapaxes(-1, -2), g)
+    return matmul(a.swapaxes(-1, -2), g)
 
 
-def _product(a, b):
-    """a @ b inside a vjp: straight to the forward for arrays (a plain backward), else recorded.
-
-    (The op's own wrapper would find the same, after looking through its arguments
-    for a Value: 0.2 us more per product.)
-    """
-    if a.__class__ is np.ndarray and b.__class__ is np.ndarray:
-        return _matmul_forward(a, b)
-    return matmul(a, b)
-
-
-matmul = primitive("matmul", _matmul_forward, _matmul_vjp_a, _matmul_vjp_b)
-
-
-def _ndim(a):
-    """np.ndim(a), read directly from arrays and values (np.ndim's dispatch costs 0.3 us)."""
-    return a.ndim if isinstance(a, (np.ndarray, Value)) else np.ndim(a)
+matmul = primitive("matmul", np.matmul, _matmul_vjp_a, _matmul_vjp_b)
 
 
 def _rows(a):
     """`a` as a matrix: one row per position along all but its last axis."""
-    if a.ndim == 2:
-        return a
-    return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
+    return a if a.ndim == 2 else a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
 
 
 def _linear_forward(x, weight, bias=None):
-    out = _matmul_forward(x, weight.T)
+    out = np.matmul(x, weight.T)
     return out if bias is None else out + bias
 
 
-# x @ weight.T + bias as one op (what nn.Linear computes): one record and one backward
-# step instead of three (transpose, matmul, add). The bias gradient is g, summed to
-# the bias's shape by the engine; weight's sums over every leading axis of x.
-linear_ = primitive("linear", _linear_forward,
-                    lambda g, ans, x, weight, bias=None: _product(g, weight),
-                    lambda g, ans, x, weight, bias=None: _product(_rows(g).T, _rows(x)),
-                    unchanged)
-
-
-def linear(x, weight, bias=None):
-    """x @ weight.T + bias, as one op (PyTorch's functional.linear); no bias if None.
-
-    weight is (out_features, in_features); bias broadcasts to the output (..., out_features)
-    and may not enlarge it (its gradient is summed back over the output's shape).
-    """
-    if _ndim(weight) != 2:
-        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), "
-                         f"got shape {np.shape(weight)}")
-    if bias is None:
-        return linear_(x, weight)
-    if _ndim(bias) > 1:  # a 1-D bias either fits the output or fails in the forward
-        out_shape = np.shape(x)[:-1] + np.shape(weight)[:1]
-        if np.broadcast_shapes(np.shape(bias), out_shape) != out_shape:
-            raise ValueError(f"linear: bias of shape {np.shape(bias)} does not broadcast to the "
-                             f"output shape {out_shape} (input {np.shape(x)}, weight "
-                             f"{np.shape(weight)})")
-    return linear_(x, weight, bias)
+# x @ weight.T + bias as one op (nn.Linear's): one record and one backward step instead of
+# three. The bias gradient is g, summed to the bias's shape by backward.
+linear = primitive("linear", _linear_forward,
+                   lambda g, ans, x, weight, bias=None: matmul(g, weight),
+                   lambda g, ans, x, weight, bias=None: matmul(_rows(g).T, _rows(x)),
+                   unchanged)
 
 # --- elementwise functions ----------------------------------------------------------
 exp = primitive("exp", np.exp, lambda g, ans, x: g * ans)
@@ -254,28 +182,20 @@ log = primitive("log", np.log, lambda g, ans, x: g / x)
 sqrt = primitive("sqrt", np.sqrt, lambda g, ans, x: g / (2.0 * ans))
 abs = primitive("abs", np.abs, lambda g, ans, x: g * np.sign(_raw(x)))
 tanh = primitive("tanh", np.tanh, lambda g, ans, x: g * (1.0 - ans * ans))
+sin = primitive("sin", np.sin, lambda g, ans, x: g * cos(x))
+cos = primitive("cos", np.cos, lambda g, ans, x: -g * sin(x))
 
 
-@np.errstate(over="ignore")  # as a decorator it costs half what a `with` block does
+@np.errstate(over="ignore")
 def _sigmoid_forward(x):
-    # 1 / (1 + e^-x); far below zero e^-x overflows to inf and 1 / inf = 0 is the right answer
-    return 1.0 / (1.0 + np.exp(-x))
+    return 1.0 / (1.0 + np.exp(-x))  # far below zero e^-x overflows to inf, and 1 / inf = 0
 
 
-def _sigmoid_vjp(g, ans, x):
-    slope = 1.0 - ans  # a new array (or Value), so it can be scaled in place
-    slope *= ans       # sigmoid' = sigmoid (1 - sigmoid)
-    return g * slope   # not in place: g may be of a wider dtype than ans
-
-
-sigmoid = primitive("sigmoid", _sigmoid_forward, _sigmoid_vjp)
-relu = primitive("relu", lambda x: np.maximum(x, 0.0),
-                 lambda g, ans, x: g * (_raw(x) > 0))
+sigmoid = primitive("sigmoid", _sigmoid_forward, lambda g, ans, x: g * (ans * (1.0 - ans)))
+relu = primitive("relu", lambda x: np.maximum(x, 0.0), lambda g, ans, x: g * (_raw(x) > 0))
 leaky_relu = primitive(
     "leaky_relu", lambda x, negative_slope: np.where(x > 0, x, x * negative_slope),
     lambda g, ans, x, negative_slope: g * _like(np.where(_raw(x) > 0, 1.0, negative_slope), g))
-sin = primitive("sin", np.sin, lambda g, ans, x: g * cos(x))
-cos = primitive("cos", np.cos, lambda g, ans, x: -g * sin(x))
 
 
 def _clip_vjp(g, ans, x, lo, hi):
@@ -288,19 +208,8 @@ def _clip_vjp(g, ans, x, lo, hi):
 
 
 clip = primitive("clip", lambda x, lo, hi: np.clip(x, lo, hi), _clip_vjp)
-
-
-def _where_forward(a, b, cond):
-    return np.where(cond, a, b)
-
-
-where_ = primitive("where", _where_forward,
-                   lambda g, ans, a, b, cond: g * cond, lambda g, ans, a, b, cond: g * ~cond)
-
-
-def where(cond, a, b):
-    """`a` where `cond` is true, else `b` (numpy broadcasting); cond is not differentiated."""
-    return where_(a, b, cond=np.asarray(_raw(cond), dtype=bool))
+where = primitive("where", lambda a, b, cond: np.where(cond, a, b),  # cond: a bool array option
+                  lambda g, ans, a, b, cond: g * cond, lambda g, ans, a, b, cond: g * ~cond)
 
 
 def _extremum_weights(a, b, a_wins):
@@ -317,13 +226,11 @@ minimum = primitive("minimum", np.minimum,
                     lambda g, ans, a, b: g * _like(_extremum_weights(b, a, np.less), g))
 
 # --- reductions ---------------------------------------------------------------------
-sum = primitive("sum", lambda x, axis=None, keepdims=False: np.add.reduce(x, axis=axis, keepdims=keepdims),
+sum = primitive("sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
                 lambda g, ans, x, axis=None, keepdims=False: _expand(g, x.shape, axis))
-mean = primitive(  # np.mean's own arithmetic (a sum, then one division), minus its Python wrapper
-    "mean", lambda x, axis=None, keepdims=False:
-        np.add.reduce(x, axis=axis, keepdims=keepdims) / count_reduced(np.shape(x), axis),
-    lambda g, ans, x, axis=None, keepdims=False:
-        _expand(g / count_reduced(x.shape, axis), x.shape, axis))
+mean = primitive("mean", lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims),
+                 lambda g, ans, x, axis=None, keepdims=False:
+                     _expand(g * (np.size(ans) / builtins.max(x.size, 1)), x.shape, axis))
 
 
 def _extremum_vjp(g, ans, x, axis=None, keepdims=False):
@@ -347,38 +254,30 @@ def _logsumexp_forward(x, axis=None, keepdims=False):
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
-def _logsumexp_vjp(g, ans, x, axis=None, keepdims=False):
-    kept = _kept_shape(np.shape(x), axis)
-    return g.reshape(kept) * exp(x - ans.reshape(kept))
+logsumexp = primitive("logsumexp", _logsumexp_forward, lambda g, ans, x, axis=None, keepdims=False:
+                      g.reshape(_kept_shape(np.shape(x), axis))
+                      * exp(x - ans.reshape(_kept_shape(np.shape(x), axis))))
 
 
-logsumexp = primitive("logsumexp", _logsumexp_forward, _logsumexp_vjp)
-
-# x - logsumexp(x) as one op (every cross-entropy loss takes it): its vjp, g - softmax * sum(g),
-# is one step instead of the subtraction's and logsumexp's with a sum in between
 def _log_softmax_forward(x, axis=-1):
     # (x - max) - log(sum(e^(x - max))): the sum is at least 1 (e^0 at the max), so its log
     # is finite; rows holding nan or inf give nan, as in PyTorch
     shifted = x - np.max(x, axis=axis, keepdims=True, initial=-np.inf)  # checks the axis too
     if shifted.size == 0:  # nothing to normalize (and no log(0) warning for an empty axis)
         return shifted
-    return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
-log_softmax = primitive(
-    "log_softmax", _log_softmax_forward,
-    lambda g, ans, x, axis=-1: g - exp(ans) * sum(g, axis=axis, keepdims=True))
+# x - logsumexp(x) as one op: its vjp, g - softmax * sum(g), is one step
+log_softmax = primitive("log_softmax", _log_softmax_forward,
+                        lambda g, ans, x, axis=-1: g - exp(ans) * sum(g, axis=axis, keepdims=True))
 
 # --- shape and indexing -------------------------------------------------------------
 reshape = primitive("reshape", lambda x, shape: np.reshape(x, shape),
                     lambda g, ans, x, shape: g.reshape(np.shape(x)))
-
-
-# a C-ordered copy (PyTorch's .contiguous()): numpy runs much faster over contiguous
-# arrays than over transposed views with short rows, e.g. the output of conv2d
+# a C-ordered copy (PyTorch's .contiguous()): numpy runs faster over contiguous arrays
 contiguous = primitive("contiguous", lambda x: np.asarray(x, order="C"), unchanged)
-
-# a change of dtype (grad() uses it to give each input's gradient in the input's dtype)
+# a change of dtype (grad() gives each input's gradient in the input's dtype with it)
 astype = primitive("astype", lambda x, dtype: x.astype(dtype),
                    lambda g, ans, x, dtype: astype(g, dtype=_raw(x).dtype))
 
@@ -390,24 +289,6 @@ def _transpose_vjp(g, ans, x, axes):
 
 
 transpose = primitive("transpose", lambda x, axes: np.transpose(x, axes), _transpose_vjp)
-
-
-def as_index(index):
-    """Turn `Value`s and lists inside an index into numpy arrays (they are never differentiated)."""
-    if isinstance(index, tuple):
-        return tuple(as_index(i) for i in index)
-    if isinstance(index, Value):
-        data = index._data
-        if data.dtype.kind != "f":
-            return data
-        whole = data.astype(np.intp)
-        if not np.array_equal(whole, data):  # (a Value of integers holds them as floats)
-            raise IndexError(f"index: a Value used as an index must hold whole numbers, got "
-                             f"{np.array2string(data, threshold=6)}")
-        return whole
-    if isinstance(index, list):
-        return np.asarray(index)
-    return index
 
 
 def _is_basic(index):
@@ -433,43 +314,26 @@ index_add = primitive("index_add", _index_add_forward,
 def _concatenate_vjp(i, g, ans, *xs, axis=0):
     axis = axis % np.ndim(ans)
     start = builtins.sum(np.shape(x)[axis] for x in xs[:i])
-    lead = (slice(None),) * axis
-    return g[lead + (slice(start, start + np.shape(xs[i])[axis]),)]
+    return g[(slice(None),) * axis + (slice(start, start + np.shape(xs[i])[axis]),)]
 
 
-concatenate_ = primitive("concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis),
-                         each_input=_concatenate_vjp)
-
-
-def _stack_vjp(i, g, ans, *xs, axis=0):
-    return g[(slice(None),) * (axis % np.ndim(ans)) + (i,)]
-
-
-stack_ = primitive("stack", lambda *xs, axis=0: np.stack(xs, axis=axis), each_input=_stack_vjp)
-
-
-def concatenate(values, axis=0):
-    """Join values along an existing axis (numpy.concatenate; axis=None flattens them first)."""
-    if not values:
-        raise ValueError("concatenate: expected at least one value to join, got none")
-    if axis is None:
-        return concatenate_(*[reshape(v, shape=(-1,)) for v in values], axis=0)
-    return concatenate_(*values, axis=axis)
-
-
-def stack(values, axis=0):
-    """Join values along a new axis (numpy.stack)."""
-    if not values:
-        raise ValueError("stack: expected at least one value to join, got none")
-    return stack_(*values, axis=axis)
+concatenate = primitive("concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis),
+                        each_input=_concatenate_vjp)
+stack = primitive("stack", lambda *xs, axis=0: np.stack(xs, axis=axis),
+                  each_input=lambda i, g, ans, *xs, axis=0: g[(slice(None),) * (axis % np.ndim(ans)) + (i,)])
 
 
 # --- convolution building blocks: zero padding and sliding windows -----------------
-def _pad_vjp(g, ans, x, padding):
-    return g[tuple(slice(lo, lo + n) for (lo, _), n in zip(padding, np.shape(x)))]
+pad = primitive("pad", lambda x, padding: np.pad(x, padding), lambda g, ans, x, padding:
+                g[tuple(slice(lo, lo + n) for (lo, _), n in zip(padding, np.shape(x)))])
 
 
-pad = primitive("pad", lambda x, padding: np.pad(x, padding), _pad_vjp)
+def _window_offsets(x, size, stride):
+    """For each offset (i, j) inside a window, that element of every window: (N, C, OH, OW) views."""
+    (kh, kw), (sh, sw) = size, stride
+    oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+    return [x[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+            for i in range(kh) for j in range(kw)]
 
 
 def _windows_forward(x, size, stride):
@@ -485,51 +349,106 @@ def _fold_forward(g, size, stride, shape):
     return out
 
 
-windows = primitive("windows", _windows_forward,
-                    lambda g, ans, x, size, stride:
-                        fold(g, size=size, stride=stride, shape=np.shape(x)))
-fold = primitive("fold", _fold_forward,
-                 lambda g, ans, x, size, stride, shape: windows(g, size=size, stride=stride))
+windows = primitive("windows", _windows_forward, lambda g, ans, x, size, stride:
+                    fold(g, size=size, stride=stride, shape=np.shape(x)))
+fold = primitive("fold", _fold_forward, lambda g, ans, x, size, stride, shape:
+                 windows(g, size=size, stride=stride))
 
 
 # --- max pooling: a running maximum over each window offset ------------------------
-def _window_offsets(x, size, stride):
-    """For each offset (i, j) inside a window, that element of every window: (N, C, OH, OW) views.
-
-    numpy reduces tiny axes slowly (a 2x2 max over axes of length 2 is an inner loop
-    of two elements), so pooling takes elementwise maxima of these views instead.
-    """
-    (kh, kw), (sh, sw) = size, stride
-    oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
-    return [x[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
-            for i in range(kh) for j in range(kw)]
+def _max_pool_forward(x, size, stride):
+    first, *rest = _window_offsets(x, size, stride)
+    return functools.reduce(np.maximum, rest, first.copy())  # a new array even for a 1x1 window
 
 
 def _max_pool_vjp(g, ans, x, size, stride):
     # each window's gradient goes to its maximum; tied maxima share it equally (as `max` does)
     hits = [_like(part == _raw(ans), g) for part in _window_offsets(_raw(x), size, stride)]
     share = g / builtins.sum(hits)
-    pieces = stack_(*[share * hit for hit in hits], axis=-1)  # (N, C, OH, OW, KH*KW)
+    pieces = stack(*[share * hit for hit in hits], axis=-1)  # (N, C, OH, OW, KH*KW)
     return fold(pieces.reshape(tuple(ans.shape) + tuple(size)), size=size, stride=stride,
                 shape=np.shape(x))
 
 
-def _max_pool_forward(x, size, stride):
-    first, *rest = _window_offsets(x, size, stride)
-    return functools.reduce(np.maximum, rest, first.copy())  # a new array even for a 1x1 window
+max_pool2d = primitive("max_pool2d", _max_pool_forward, _max_pool_vjp)
 
 
-max_pool = primitive("max_pool2d", _max_pool_forward, _max_pool_vjp)
+# --- losses PyTorch runs as one kernel: one op each, the reduction included --------
+def _reduce(losses, reduction):
+    return losses.mean() if reduction == "mean" else losses.sum() if reduction == "sum" else losses
 
 
-# --- Value's binary operators, each recording one entry of the table -------------------
-for _name, _op in (("add", add), ("sub", sub), ("mul", mul), ("truediv", div), ("matmul", matmul)):
-    for _method_name, _reflected in ((f"__{_name}__", False), (f"__r{_name}__", True)):
-        _method = _operator(_op, _reflected)
-        _method.__name__, _method.__qualname__ = _method_name, f"Value.{_method_name}"
-        setattr(Value, _method_name, _method)
-for _name, _ufunc, _symbol in (("iadd", np.add, "+="), ("isub", np.subtract, "-="),
-                               ("imul", np.multiply, "*="), ("itruediv", np.true_divide, "/=")):
-    _method = _in_place(_ufunc, _symbol)
-    _method.__name__, _method.__qualname__ = f"__{_name}__", f"Value.__{_name}__"
-    setattr(Value, f"__{_name}__", _method)
+def _per_element(g, like, reduction):
+    """The loss's gradient `g` as each element's share: divided by the count for "mean"."""
+    return g * (1.0 / builtins.max(np.size(like), 1)) if reduction == "mean" else g
+
+
+def _mse_forward(x, y, reduction):
+    diff = x - y
+    return _reduce(diff * diff, reduction)
+
+
+mse_loss = primitive("mse_loss", _mse_forward,
+                     lambda g, ans, x, y, reduction: _per_element(g, x, reduction) * (2.0 * (x - y)),
+                     lambda g, ans, x, y, reduction: _per_element(g, x, reduction) * (2.0 * (y - x)))
+
+
+def _live(q):
+    """Where max(log q, -100) follows log q: q above e^-100 and big enough for 1/q to be finite."""
+    q = np.asarray(_raw(q))
+    return q > builtins.max(np.exp(-100.0), float(np.finfo(q.dtype).tiny))
+
+
+def _clamped_log(q):
+    """max(log q, -100), PyTorch's floor in BCELoss; a constant where it does not follow log q."""
+    live, q_raw = _live(q), np.asarray(_raw(q))
+    with np.errstate(divide="ignore"):
+        floor = np.maximum(np.log(q_raw), -100.0).astype(q_raw.dtype)
+    return where(log(where(q, 1.0, cond=live)), floor, cond=live)
+
+
+def _clamped_log_slope(q):
+    """The derivative of `_clamped_log`: 1/q where it follows log q, else 0 (never inf * 0)."""
+    live = _live(q)
+    return where(1.0 / where(q, 1.0, cond=live), 0.0, cond=live)
+
+
+def _bce_forward(p, y, reduction):
+    return _reduce(-(y * _clamped_log(p) + (1 - y) * _clamped_log(1 - p)), reduction)
+
+
+binary_cross_entropy = primitive(
+    "binary_cross_entropy", _bce_forward,
+    lambda g, ans, p, y, reduction: _per_element(g, p, reduction)
+        * ((1 - y) * _clamped_log_slope(1 - p) - y * _clamped_log_slope(p)),
+    lambda g, ans, p, y, reduction: _per_element(g, p, reduction)
+        * (_clamped_log(1 - p) - _clamped_log(p)))
+
+
+def _bce_logits_forward(x, y, reduction):
+    # softplus(x) - x y, softplus(x) = log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): no overflow
+    return _reduce(np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x))) - x * y, reduction)
+
+
+binary_cross_entropy_with_logits = primitive(
+    "binary_cross_entropy_with_logits", _bce_logits_forward,
+    lambda g, ans, x, y, reduction: _per_element(g, x, reduction) * (sigmoid(x) - y),
+    lambda g, ans, x, y, reduction: _per_element(g, x, reduction) * -x)
+
+
+def _cross_entropy_forward(logits, labels, reduction):
+    picked = _log_softmax_forward(logits, axis=1)[np.arange(len(labels)), labels]
+    return _reduce(-picked, reduction)
+
+
+def _cross_entropy_vjp(g, ans, logits, labels, reduction):
+    # softmax(logits) - one_hot(labels), each row scaled by its sample's gradient
+    rows = _per_element(g, labels, reduction)
+    one_hot = np.zeros(np.shape(logits), dtype=_raw(logits).dtype)
+    one_hot[np.arange(len(labels)), labels] = 1.0
+    rows = rows.reshape((-1, 1)) if reduction == "none" else rows
+    return rows * (exp(log_softmax(logits, axis=1)) - one_hot)
+
+
+# softmax cross-entropy of logits (N, C) against integer labels (N,), an option (not differentiated)
+cross_entropy = primitive("cross_entropy", _cross_entropy_forward, _cross_entropy_vjp)

@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from autograd_lite import Value, ops  # noqa: E402
-from autograd_lite.graph import _walk  # noqa: E402
+from autograd_lite.graph_picture import _walk  # noqa: E402
 from benchmarks import workloads  # noqa: E402
 from benchmarks.engines import formulas, ours  # noqa: E402
 
@@ -44,12 +44,12 @@ def _loss(problem, params):
 def record(problem):
     """One epoch's graph as a tape over slots: parameters first, then constants, then op results."""
     params = [Value(a) for a in problem["weights"] + problem["biases"]]
-    nodes = sorted((v for v in _walk([_loss(problem, params)]) if v._node is not None),
-                   key=lambda v: v._order)  # inputs before outputs
+    nodes = sorted((v for v in _walk([_loss(problem, params)]) if v._record is not None),
+                   key=lambda v: v._number)  # inputs before outputs
     slot_of = {id(p): i for i, p in enumerate(params)}
     constants = []
     for node in nodes:
-        for arg, data in zip(node._node[1], node._node[3]):
+        for arg, data in zip(node._record.inputs, node._record.saved):
             if not isinstance(arg, Value):
                 slot_of[id(arg)] = len(params) + len(constants)
                 constants.append(data)
@@ -58,7 +58,7 @@ def record(problem):
         slot_of[id(node)] = first_result + i
     tape = []
     for node in nodes:
-        prim, args, kwargs, _ = node._node
+        prim, args, kwargs = node._record.primitive, node._record.inputs, node._record.options
         needs = tuple(isinstance(a, Value) and a.requires_grad for a in args)
         tape.append((prim, tuple(slot_of[id(a)] for a in args), kwargs, slot_of[id(node)], needs))
     return tape, constants
@@ -93,7 +93,7 @@ class Replay:
                 vjp = prim.vjps[k]
                 pg = g if vjp is ops.unchanged else vjp(g, ans, *arrays, **kwargs)
                 if pg.shape != arrays[k].shape:
-                    pg = ops.sum_to.primitive.forward(pg, shape=arrays[k].shape)
+                    pg = ops.sum_to(pg, shape=arrays[k].shape)
                 grads[i] = pg if grads[i] is None else grads[i] + pg
         for i, p in enumerate(self.params):
             p -= self.lr * grads[i]

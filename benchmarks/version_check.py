@@ -4,7 +4,7 @@
 
 One process runs workload 8's loop in alternating blocks, with the engine as
 shipped and with its backward version check removed (benchmarks/engines/ours.py
-`_VersionCheckRemoved`: the engine's `_check_unchanged` replaced by one that accepts
+`_VersionCheckRemoved`: the engine's `versions.check_unchanged` replaced by one that accepts
 everything). Backward calls it only for ops that ran before the latest `.data` change
 anywhere, and workload 8 changes none, so both run the same code (the one comparison per op
 that decides this stays in both) and the ratio is noise around 1.

@@ -17,7 +17,7 @@ import numpy as np
 
 import nn
 from autograd_lite import Value, plot_gradient_flow, save_graph
-from autograd_lite.gradient_flow import gradient_magnitudes
+from autograd_lite.gradient_plot import gradient_magnitudes
 
 
 def single_neuron():

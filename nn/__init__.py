@@ -4,6 +4,10 @@
     model = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1))
     opt = nn.SGD(model.parameters(), lr=0.1)
 """
+import os
+
+from autograd_lite.anomaly import skip_file_prefix
+
 from . import init
 from .module import *          # noqa: F401,F403  Module, Parameter, Sequential, ModuleList
 from .layers import *          # noqa: F401,F403  Linear, Conv2d, MaxPool2d, Flatten, Dropout
@@ -16,3 +20,5 @@ from .losses import *          # noqa: F401,F403  mse_loss, ..., MSELoss, ...
 from .optim import *           # noqa: F401,F403  SGD, RMSprop, Adam, AdamW
 from .lr_scheduler import *    # noqa: F401,F403  StepLR, ExponentialLR, CosineAnnealingLR, ReduceLROnPlateau
 from .training import *        # noqa: F401,F403  fit, predict, score
+
+skip_file_prefix(os.path.dirname(__file__))  # anomalies point at the user's line, not nn's

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from autograd_lite import conv2d, default_generator, linear, max_pool2d
-from autograd_lite.functional import _pair
+from autograd_lite.functional import as_pair
 
 from . import init
 from .module import Module, Parameter
@@ -65,9 +65,9 @@ class Conv2d(Module):
                  rng=None):
         super().__init__()
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = _pair(kernel_size, "Conv2d: kernel_size")
-        self.stride = _pair(stride, "Conv2d: stride")
-        self.padding = _pair(padding, "Conv2d: padding")
+        self.kernel_size = as_pair(kernel_size, "Conv2d: kernel_size")
+        self.stride = as_pair(stride, "Conv2d: stride")
+        self.padding = as_pair(padding, "Conv2d: padding")
         self.weight = Parameter(np.empty((self.out_channels, self.in_channels) + self.kernel_size))
         self.bias = Parameter(np.empty(self.out_channels)) if bias else None
         self.reset_parameters(rng)

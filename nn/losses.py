@@ -1,7 +1,9 @@
 """Loss functions, as functions (`nn.mse_loss`) and as modules (`nn.MSELoss()`), with PyTorch's names.
 
-Every loss is a few engine operations, so its gradient comes from the engine
-like any other; there is no hand-written derivative here. Each takes
+Each loss is engine operations, so its gradient comes from the engine's op
+table: `mse_loss`, `binary_cross_entropy`, `binary_cross_entropy_with_logits`
+and `cross_entropy` are one primitive each (as PyTorch runs each as one
+kernel), `l1_loss` a composition. This file checks the arguments. Each takes
 `reduction="mean"` (average over elements; over samples for cross-entropy),
 `"sum"` or `"none"` (one loss per element / sample).
 
@@ -20,8 +22,7 @@ broadcasts them to (N, N), a classic silent bug; here it is a ValueError.
 """
 import numpy as np
 
-from autograd_lite import Value, log_softmax, stack, where
-from autograd_lite.module_calls import record_module_call
+from autograd_lite import Value, ops, scope
 
 from .module import Module
 
@@ -67,30 +68,13 @@ def _inputs(name, input, target, reduction):
 def mse_loss(input, target, reduction="mean"):
     """Mean squared error: (input - target)² averaged (or summed) over all elements."""
     input, target = _inputs("mse_loss", input, target, reduction)
-    diff = input - target
-    return _reduce(diff * diff, reduction)
+    return ops.mse_loss(input, target, reduction=reduction)
 
 
 def l1_loss(input, target, reduction="mean"):
     """Mean absolute error: |input - target| averaged (or summed) over all elements."""
     input, target = _inputs("l1_loss", input, target, reduction)
     return _reduce((input - target).abs(), reduction)
-
-
-LOG_CLAMP = -100.0  # PyTorch's BCELoss floor for log(p) and log(1 - p)
-
-
-def _clamped_log(p):
-    """max(log(p), -100) with a finite gradient everywhere.
-
-    Where p is too small for 1/p to stay finite in its dtype (or is 0), the value
-    is taken as a constant, so the gradient there is 0 rather than inf * 0 = NaN.
-    """
-    floor = max(np.exp(LOG_CLAMP), float(np.finfo(p.dtype).tiny))
-    safe = p.data > floor
-    with np.errstate(divide="ignore"):
-        clamped = np.maximum(np.log(p.data), LOG_CLAMP).astype(p.dtype)
-    return where(safe, where(safe, p, 1.0).log(), clamped)
 
 
 def binary_cross_entropy(input, target, reduction="mean"):
@@ -106,8 +90,7 @@ def binary_cross_entropy(input, target, reduction="mean"):
             f"binary_cross_entropy: input must be probabilities in [0, 1], got values in "
             f"[{input.data.min():.4g}, {input.data.max():.4g}]; for raw scores (logits) use "
             f"binary_cross_entropy_with_logits / BCEWithLogitsLoss")
-    losses = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
-    return _reduce(losses, reduction)
+    return ops.binary_cross_entropy(input, target, reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(input, target, reduction="mean"):
@@ -118,9 +101,7 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean"):
     and the gradient is exactly sigmoid(x) - y (also at x = 0).
     """
     input, target = _inputs("binary_cross_entropy_with_logits", input, target, reduction)
-    zeros = np.zeros(input.shape, dtype=input.dtype)
-    softplus = stack([zeros, input]).logsumexp(axis=0)
-    return _reduce(softplus - input * target, reduction)
+    return ops.binary_cross_entropy_with_logits(input, target, reduction=reduction)
 
 
 def _labels(name, labels, n, num_classes):
@@ -153,8 +134,7 @@ def cross_entropy(input, target, reduction="mean"):
                          + ("; for one sample use logits.reshape(1, -1)" if input.ndim == 1 else ""))
     n, num_classes = input.shape
     labels = _labels("cross_entropy", target, n, num_classes)
-    picked = log_softmax(input, axis=1)[np.arange(n), labels]
-    return _reduce(-picked, reduction)
+    return ops.cross_entropy(input, labels=labels, reduction=reduction)
 
 
 class _Loss(Module):
@@ -173,9 +153,8 @@ class _Loss(Module):
     def __call__(self, input, target):
         # Module.__call__ would turn a numpy target into a float Value; class
         # labels must keep their integer dtype, so the arguments pass through as given.
-        output = self.forward(input, target)
-        record_module_call(self._call_label, (input,), output)
-        return output
+        with scope(self._call_label, inputs=[input] if isinstance(input, Value) else []):
+            return self.forward(input, target)
 
     def extra_repr(self):
         return f"reduction={self.reduction!r}"

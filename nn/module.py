@@ -22,8 +22,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from autograd_lite import Value
-from autograd_lite.module_calls import record_module_call
+from autograd_lite import Value, scope
 
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList"]
 
@@ -76,11 +75,10 @@ class Module:
         args = tuple(map(_wrap_input, args))
         if kwargs:
             kwargs = {k: _wrap_input(v) for k, v in kwargs.items()}
-        output = self.forward(*args, **kwargs)
-        label = self._call_label  # a function: the text is built only if a picture needs it
-        for out in (output if isinstance(output, tuple) else (output,)):
-            record_module_call(label, args, out)
-        return output
+        # values made inside are tagged with this call, so pictures can box each layer call;
+        # the label is a function, so its text is built only if a picture needs it
+        with scope(self._call_label, inputs=[a for a in args if isinstance(a, Value)]):
+            return self.forward(*args, **kwargs)
 
     def _call_label(self):
         """How graph pictures name this module's calls, e.g. "layers.0: Linear(in_features=2, ...)"."""
@@ -145,7 +143,7 @@ class Module:
     def register_buffer(self, name, array):
         """Add state that is saved in `state_dict()` but not trained (a numpy array or None)."""
         if isinstance(array, Value):
-            array = array._data
+            array = array.data
         self._store(1, name, None if array is None else np.asarray(array), np.ndarray, "buffer")
 
     def add_module(self, name, module):
@@ -283,9 +281,9 @@ class Module:
             if key not in state_dict:
                 continue
             new = state_dict[key]
-            new = np.asarray(new._data if isinstance(new, Value) else new)
+            new = np.asarray(new.data if isinstance(new, Value) else new)
             old = getattr(module, registry)[name]
-            old_shape = np.shape(old._data if isinstance(old, Value) else old)
+            old_shape = np.shape(old.data if isinstance(old, Value) else old)
             if new.shape != old_shape:
                 problems.append(f"size mismatch for {key}: copying an array of shape {new.shape}, "
                                 f"the shape in the current model is {old_shape}")

@@ -104,19 +104,19 @@ def overhead(problem):
 
 
 class _VersionCheckRemoved:
-    """Context manager: the engine's backward without its version-counter check (issue 9).
+    """Context manager: the engine's backward without its version-counter check.
 
-    Patches `autograd_lite.autograd._check_unchanged` (which backward calls for an op
+    Patches `autograd_lite.versions.check_unchanged` (which backward calls for an op
     that ran before the latest change to any `.data`) with one that accepts everything.
     """
 
     def __enter__(self):
-        self._saved = autograd_lite.autograd._check_unchanged
-        autograd_lite.autograd._check_unchanged = lambda node, args: None
+        self._saved = autograd_lite.versions.check_unchanged
+        autograd_lite.versions.check_unchanged = lambda node: None
         return self
 
     def __exit__(self, *exc):
-        autograd_lite.autograd._check_unchanged = self._saved
+        autograd_lite.versions.check_unchanged = self._saved
         return False
 
 

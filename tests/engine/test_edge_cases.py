@@ -84,7 +84,7 @@ def test_log_softmax_of_nothing_is_nothing_like_pytorch(shape):
     assert out.shape == shape
     out.sum().backward()
     assert x.grad.shape == shape
-    with pytest.raises(ValueError, match=r"log_softmax: invalid input shapes \(2, 0\)"):
+    with pytest.raises(ValueError, match=r"log_softmax: axis 5 is out of bounds .*\(input shape \(2, 0\)\)"):
         log_softmax(Value(np.ones((2, 0))), axis=5)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from autograd_lite import Value
-from autograd_lite.value import primitive
+from autograd_lite.ops import primitive
 
 
 @pytest.mark.parametrize("data,shape", [(3, ()), (2.5, ()), (True, ()), ([1, 2, 3], (3,)),
@@ -60,7 +60,7 @@ def test_properties_op_parents_and_is_leaf():
     assert b.op == "mul" and not b.is_leaf and b.requires_grad
     assert b.parents[0] is a
     assert not b.parents[1].requires_grad and b.parents[1].item() == 3.0
-    assert (a ** 2).op == "pow" and (a @ a).op == "matmul" and a[0].op == "getitem"
+    assert (a ** 2).op == "pow_const" and (a ** a).op == "pow" and (a @ a).op == "matmul" and a[0].op == "getitem"
     assert Value(1.0, requires_grad=False).requires_grad is False
 
 

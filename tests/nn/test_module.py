@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 import nn
 from autograd_lite import Value
-from autograd_lite.module_calls import module_calls
 
 
 class TwoLayer(nn.Module):
@@ -272,21 +271,31 @@ def test_buffers_are_state_but_not_parameters():
     assert len(list(norm.parameters())) == 2
 
 
-def test_module_call_is_recorded_with_its_label():
+def _scope_names(value):
+    """The names of the scopes a value was made in, innermost first."""
+    names, scope = [], value.scope
+    while scope is not None:
+        names.append(scope.name)
+        scope = scope.parent
+    return names
+
+
+def test_module_call_tags_what_it_makes_with_a_scope_named_after_it():
     model = nn.Sequential(nn.Linear(2, 1))
     x = Value([0.5, -1.0])
     out = model(x)  # a single output element
-    labels = [label for label, _ in module_calls(out)]
-    assert labels == ["0: Linear(in_features=2, out_features=1, bias=True)", "Sequential()"]
-    assert module_calls(out)[0][1][0]() is x
+    assert _scope_names(out) == ["0: Linear(in_features=2, out_features=1, bias=True)",
+                                 "Sequential()"]
+    assert out.scope.inputs == [x] and out.scope.parent.inputs == [x]
+    assert x.scope is None and model[0].weight.scope is None
 
 
-def test_module_call_is_recorded_for_array_outputs():
+def test_module_call_scopes_for_array_outputs():
     model = nn.Sequential(nn.Linear(2, 3), nn.Tanh())
     out = model(np.ones((4, 2)))
-    labels = [label for label, _ in module_calls(out)]
-    assert labels == ["1: Tanh()", "Sequential()"]
-    assert module_calls(out.parents[0])[0][0] == "0: Linear(in_features=2, out_features=3, bias=True)"
+    assert _scope_names(out) == ["1: Tanh()", "Sequential()"]
+    assert _scope_names(out.parents[0]) == ["0: Linear(in_features=2, out_features=3, bias=True)",
+                                            "Sequential()"]
 
 
 @given(st.lists(st.integers(1, 5), min_size=2, max_size=5))

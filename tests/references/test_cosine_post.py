@@ -11,7 +11,7 @@ from functools import partial
 import numpy as np
 from hypothesis import given, strategies as st
 
-from autograd_lite.check_gradients import automatic_and_numerical
+from autograd_lite.hand_gradients import automatic_and_numerical
 from autograd_lite.references import cosine_post
 
 HAND_RTOL, HAND_ATOL = 1e-6, 1e-8        # hand vs engine: same numbers, different order of sums

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from autograd_lite import Value, grad
-from autograd_lite.check_gradients import automatic_and_numerical
+from autograd_lite.hand_gradients import automatic_and_numerical
 from autograd_lite.references import nn_basics
 
 HAND_RTOL, HAND_ATOL = 1e-6, 1e-8

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from autograd_lite.check_gradients import automatic_and_numerical
+from autograd_lite.hand_gradients import automatic_and_numerical
 from autograd_lite.references import sine_readme
 
 HAND_RTOL, HAND_ATOL = 1e-6, 1e-8

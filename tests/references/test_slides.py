@@ -12,7 +12,7 @@ import numpy as np
 from hypothesis import given, strategies as st
 
 from autograd_lite import Value
-from autograd_lite.check_gradients import automatic_and_numerical
+from autograd_lite.hand_gradients import automatic_and_numerical
 from autograd_lite.references import slides
 
 HAND_RTOL, HAND_ATOL = 1e-6, 1e-8

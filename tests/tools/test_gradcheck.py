@@ -4,7 +4,7 @@ import pytest
 
 from autograd_lite import (GradcheckError, Value, default_generator, gradcheck, gradgradcheck,
                            manual_seed, numerical_grad)
-from autograd_lite.value import primitive
+from autograd_lite.ops import primitive
 
 # a deliberately wrong primitive: cube with the derivative 3x (should be 3x^2)
 wrong_cube = primitive("wrong_cube", lambda x: x ** 3, lambda g, ans, x: g * 3 * x)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from autograd_lite import Value, plot_gradient_flow
-from autograd_lite.gradient_flow import gradient_magnitudes
+from autograd_lite.gradient_plot import gradient_magnitudes
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")

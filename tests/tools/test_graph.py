@@ -18,9 +18,8 @@ import numpy as np
 import pytest
 
 import nn
-from autograd_lite import Value, draw_graph, no_grad, save_graph
-from autograd_lite.graph import CONSTANT_COLOR, LEAF_COLOR, OUTPUT_COLOR, format_array
-from autograd_lite.module_calls import module_calls, record_module_call
+from autograd_lite import Value, draw_graph, no_grad, save_graph, scope
+from autograd_lite.graph_picture import CONSTANT_COLOR, LEAF_COLOR, OUTPUT_COLOR, format_array
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
                                reason="Graphviz's dot program is not installed")
@@ -303,18 +302,18 @@ def test_format_array_is_tidy():
 
 
 def layered_graph():
-    """x -> Linear -> Tanh -> Linear, recorded as nn.Module.__call__ records a Sequential."""
+    """x -> Linear -> Tanh -> Linear, in scopes as nn.Module.__call__ enters them for a Sequential."""
     rng = np.random.default_rng(1)
     x = Value(rng.normal(size=(3, 2)), requires_grad=False)
     w1, b1 = Value(rng.normal(size=(2, 4)), name="0.weight"), Value(np.zeros(4), name="0.bias")
     w2, b2 = Value(rng.normal(size=(4, 1)), name="2.weight"), Value(np.zeros(1), name="2.bias")
-    h = x @ w1 + b1
-    record_module_call("0: Linear(2→4)", (x,), h)
-    a = h.tanh()
-    record_module_call("1: Tanh()", (h,), a)
-    out = a @ w2 + b2
-    record_module_call("2: Linear(4→1)", (a,), out)
-    record_module_call("Sequential", (x,), out)  # outer call last, as nn records it
+    with scope("Sequential", inputs=[x]):
+        with scope("0: Linear(2→4)", inputs=[x]):
+            h = x @ w1 + b1
+        with scope("1: Tanh()", inputs=[h]):
+            a = h.tanh()
+        with scope("2: Linear(4→1)", inputs=[a]):
+            out = a @ w2 + b2
     loss = out.sum()
     loss.name = "loss"
     return loss, x
@@ -360,35 +359,38 @@ def test_group_modules_with_real_nn_layers():
     assert "0.weight" in source and "label=\"0: Linear" in source
 
 
-def test_module_calls_work_for_array_outputs_and_keep_nothing_alive():
+def test_scopes_tag_what_is_made_inside_and_hold_their_inputs_weakly():
     x = Value(np.ones((2, 3)))
-    out = x * 2
-    record_module_call("Scale()", (x, 5), out)
-    ((label, refs),) = module_calls(out)
-    assert label == "Scale()" and [r() for r in refs] == [x]
-    assert module_calls(x) == ()
-    gone = weakref.ref(out)
-    del out
+    with scope("Scale()", inputs=[x]) as outer:
+        out = x * 2
+        with scope(lambda: "made only when asked") as inner:
+            deeper = out + 1
+    assert out.scope is outer and outer.name == "Scale()" and outer.parent is None
+    assert deeper.scope is inner and inner.parent is outer and inner.name == "made only when asked"
+    assert outer.inputs == [x] and x.scope is None and (out * 1).scope is None
+    gone, kept = weakref.ref(out), weakref.ref(x)
+    del out, deeper
     gc.collect()
-    assert gone() is None  # the record lives on the output, and holds no reference to it
-    record_module_call("NotAValue()", (x,), (x, x))  # ignored, not an error
+    assert gone() is None  # a scope holds no reference to what was made in it
+    del x
+    gc.collect()
+    assert kept() is None and outer.inputs == []  # nor to its inputs
 
 
-def test_module_calls_skip_passed_through_values_so_they_gather_nothing():
+def test_layers_passing_values_through_tag_nothing_and_frozen_layers_keep_their_label():
     """A layer returning its input (Identity, Dropout in eval) or a parameter made no graph of
-    its own; a long-lived value must not gain an entry per call, and must still copy."""
+    its own: the value keeps the scope it had (none), and still copies."""
     x, constant = Value(np.ones((2, 3))), Value(np.ones((2, 3)), requires_grad=False)
     for _ in range(3):
         nn.Identity()(x), nn.Identity()(constant), nn.Dropout(0.5).eval()(x)
-    assert module_calls(x) == module_calls(constant) == () and x._module_calls is None
+    assert x.scope is None and constant.scope is None
     copy.deepcopy(x), pickle.loads(pickle.dumps(x))
     frozen = nn.Linear(3, 2)
     for p in frozen.parameters():
         p.requires_grad = False
     with no_grad():  # a layer's own new (constant) output keeps its label for pictures
-        assert [label for label, _ in module_calls(nn.Linear(3, 2)(x))] == [
-            "Linear(in_features=3, out_features=2, bias=True)"]
-    assert len(module_calls(frozen(constant))) == 1
+        assert nn.Linear(3, 2)(x).scope.name == "Linear(in_features=3, out_features=2, bias=True)"
+    assert frozen(constant).scope.name == "Linear(in_features=3, out_features=2, bias=True)"
 
 
 @needs_dot

@@ -27,8 +27,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from .autograd import grad
-from .gradcheck import numerical_grad
+from .backprop import grad
+from .numerical import numerical_grad
 from .value import Value
 
 # Automatic and numerical gradients agree to about eps² (truncation) plus

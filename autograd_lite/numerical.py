@@ -8,7 +8,7 @@ on its own, for learners comparing a derivation by hand.
 """
 import numpy as np
 
-from .autograd import grad
+from .backprop import grad
 from .grad_mode import enable_grad, no_grad
 from .seeding import default_generator
 from .value import Value

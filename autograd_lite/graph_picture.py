@@ -21,10 +21,8 @@ import html
 import pathlib
 import warnings
 
-import graphviz
 import numpy as np
 
-from .module_calls import module_calls
 from .value import Value
 
 LEAF_COLOR = "#cfe2ff"      # leaves that require grad: inputs, parameters
@@ -35,6 +33,7 @@ OP_COLOR = "#fff3bf"
 
 # op names drawn as the Python operator that records them
 _SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "matmul": "@", "pow": "**",
+            "pow_const": "**",
             "neg": "-x"}
 
 _RELEASED = ("the graph was released by backward(): draw before backward(), "
@@ -97,7 +96,7 @@ def _op_label(prim, kwargs):
     """The op's symbol or name, with its short keyword arguments (`sum axis=0`, `**2`)."""
     kwargs = kwargs or {}  # None once backward has released the graph
     exponent = kwargs.get("exponent")
-    if prim.name == "pow" and exponent is not None and np.ndim(exponent) == 0:
+    if prim.name == "pow_const" and exponent is not None and np.ndim(exponent) == 0:
         return f"**{exponent:g}"
     label = _SYMBOLS.get(prim.name, prim.name)
     for key, val in kwargs.items():
@@ -109,10 +108,7 @@ def _op_label(prim, kwargs):
 
 def _inputs(value):
     """The recorded inputs of the op that made `value`: () for leaves, None once released."""
-    record = value._node
-    if record is None:
-        return ()
-    return record[1]
+    return () if value._record is None else value._record.inputs
 
 
 def _walk(roots):
@@ -131,7 +127,7 @@ def _walk(roots):
 
 def _cost(value):
     """How many picture nodes a value takes: its box, its op, constant inputs, a 'released' note."""
-    if value._node is None:
+    if value._record is None:
         return 1
     args = _inputs(value)
     if args is None:
@@ -154,9 +150,9 @@ def _keep(order, max_nodes):
 
 def _summary_label(left_out):
     """'… N more nodes' with the op counts and leaves that were not drawn."""
-    ops = collections.Counter(v.op for v in left_out if v._node is not None)
+    ops = collections.Counter(v.op for v in left_out if v._record is not None)
     nodes = sum(_cost(v) for v in left_out)
-    leaves = sum(1 for v in left_out if v._node is None)
+    leaves = sum(1 for v in left_out if v._record is None)
     common = ", ".join(f"{n} {_SYMBOLS.get(name, name)}" for name, n in ops.most_common(4))
     more = ", …" if len(ops) > 4 else ""
     lines = [f"… {nodes} more nodes ({sum(ops.values())} ops)"]
@@ -166,40 +162,59 @@ def _summary_label(left_out):
     return "\n".join(lines)
 
 
-def _module_clusters(kept):
-    """Module calls (outermost first) with their member values and the index of their parent call.
+def _scope_clusters(kept):
+    """The scopes to draw as boxes, outermost first: `(label, member ids)`, and each one's parent.
 
-    A call's members are the values reached backwards from its output before
-    reaching its inputs. Each value is later drawn in the innermost call that
-    holds it; a call whose members all lie in a bigger call is nested in it.
+    A value made inside a scope (`autograd_lite.scope`, entered by every `nn` layer
+    call) is drawn in the innermost one. A value made outside every scope, such as
+    a layer's parameter, is drawn in the innermost scope that holds every op using
+    it, unless it was passed into that scope as an input (then it is drawn outside).
     """
-    kept_ids = {id(v) for v in kept}
-    calls = []
-    for output in kept:
-        # recorded innermost first; outer calls first here, so equal sets nest outer -> inner
-        for label, input_refs in reversed(module_calls(output)):
-            stop = {id(r()) for r in input_refs if r() is not None}
-            members, stack = set(), [output]
-            while stack:
-                value = stack.pop()
-                if id(value) in stop or id(value) in members or id(value) not in kept_ids:
-                    continue
-                members.add(id(value))
-                stack.extend(a for a in _inputs(value) or () if isinstance(a, Value))
-            if members:
-                calls.append((label, members))
-    order = sorted(range(len(calls)), key=lambda i: -len(calls[i][1]))  # stable: ties keep order
-    calls = [calls[i] for i in order]
-    parents = []
-    for i, (_, members) in enumerate(calls):
-        parents.append(next((j for j in reversed(range(i)) if members <= calls[j][1]), None))
-    return calls, parents
+    home = {id(v): v.scope for v in kept if v.scope is not None}
+    users = collections.defaultdict(list)  # id of a value made outside scopes -> its users' scopes
+    for value in kept:
+        for arg in _inputs(value) or ():
+            if isinstance(arg, Value) and arg.scope is None:
+                users[id(arg)].append(value.scope)
+    for value in kept:
+        if value.scope is None and users[id(value)]:
+            scope = _innermost_common(users[id(value)])
+            while scope is not None and any(v is value for v in scope.inputs):
+                scope = scope.parent
+            if scope is not None:
+                home[id(value)] = scope
+    members = collections.defaultdict(set)
+    for value_id, scope in home.items():
+        for outer in _chain(scope):
+            members[outer].add(value_id)
+    scopes = sorted(members, key=lambda s: len(_chain(s)))  # outermost first (stable)
+    position = {scope: i for i, scope in enumerate(scopes)}
+    parents = [position.get(scope.parent) for scope in scopes]
+    return [(scope.name, members[scope]) for scope in scopes], parents
+
+
+def _chain(scope):
+    """`scope` and the scopes around it, innermost first."""
+    chain = []
+    while scope is not None:
+        chain.append(scope)
+        scope = scope.parent
+    return chain
+
+
+def _innermost_common(scopes):
+    """The innermost scope around every one of `scopes` (None is outside all)."""
+    common = _chain(scopes[0])
+    for scope in scopes[1:]:
+        around = {id(s) for s in _chain(scope)}
+        common = [s for s in common if id(s) in around]
+    return common[0] if common else None
 
 
 def _color(value, is_root):
     if is_root:
         return OUTPUT_COLOR
-    if value._node is not None:
+    if value._record is not None:
         return VALUE_COLOR
     return LEAF_COLOR if value.requires_grad else CONSTANT_COLOR
 
@@ -215,9 +230,9 @@ def _value_picture(value, index, is_root, show_data, show_grad, max_elements):
     nodes = [(f"v{number}", dict(label=_record(_color(value, is_root), value.name, value.data,
                                                value.grad, show_data, show_grad, max_elements,
                                                bold_border=is_root), shape="plain"))]
-    if value._node is None:
+    if value._record is None:
         return nodes, []
-    prim, args, kwargs = value._node[:3]
+    prim, args, kwargs = value._record.primitive, value._record.inputs, value._record.options
     op = f"op{number}"
     nodes.append((op, dict(label=_op_label(prim, kwargs), shape="ellipse", style="filled",
                            fillcolor=OP_COLOR, margin="0.05,0.02", height="0.3")))
@@ -240,6 +255,17 @@ def _value_picture(value, index, is_root, show_data, show_grad, max_elements):
     return nodes, edges
 
 
+def _graphviz():
+    """The `graphviz` package, imported when a picture is drawn: the engine works without it."""
+    try:
+        import graphviz
+    except ImportError:
+        raise ImportError("drawing graphs needs the graphviz Python package: "
+                          "python -m pip install graphviz (and Graphviz's dot program to "
+                          "render: apt-get install graphviz or brew install graphviz)") from None
+    return graphviz
+
+
 def draw_graph(root, *, rankdir="LR", show_data=True, show_grad=True, max_nodes=200,
                group_modules=False, max_elements=6, legend=True):
     """The computation graph that produced `root` as a `graphviz.Digraph`.
@@ -252,8 +278,8 @@ def draw_graph(root, *, rankdir="LR", show_data=True, show_grad=True, max_nodes=
         ones as min/mean/max.
     max_nodes: past this many picture nodes, only the values nearest the root
         are drawn and one "… N more nodes" node stands for the rest (None: no limit).
-    group_modules: draw each `nn` module call (e.g. "0: Linear(2→4)") as a box
-        around the values its forward created.
+    group_modules: draw each scope (`autograd_lite.scope`; every `nn` module call
+        enters one, e.g. "0: Linear(2→4)") as a box around the values made in it.
     legend: add a colour key under the picture.
     """
     roots = [root] if isinstance(root, Value) else list(root) if isinstance(root, (list, tuple)) \
@@ -270,14 +296,14 @@ def draw_graph(root, *, rankdir="LR", show_data=True, show_grad=True, max_nodes=
     index = {id(v): i for i, v in enumerate(kept)}
     root_ids = {id(r) for r in roots}
 
-    dot = graphviz.Digraph("computation_graph")
+    dot = _graphviz().Digraph("computation_graph")
     dot.attr(rankdir=rankdir, fontname="Helvetica", fontsize="11")
     dot.attr("node", fontname="Helvetica", fontsize="11")
     dot.attr("edge", color="#555555", arrowsize="0.7")
 
     # each value's picture nodes go into the module cluster that holds it (or the top level)
     homes = {}
-    clusters, parents = _module_clusters(kept) if group_modules else ([], [])
+    clusters, parents = _scope_clusters(kept) if group_modules else ([], [])
     for number, (_, members) in enumerate(clusters):
         for member in members:
             homes[member] = number  # later (smaller) calls overwrite: innermost wins
@@ -361,7 +387,7 @@ def save_graph(root, path, **kwargs):
         return path
     try:
         image = dot.pipe(format=fmt)
-    except graphviz.ExecutableNotFound:
+    except _graphviz().ExecutableNotFound:
         source = path.with_suffix(".dot")
         source.write_text(dot.source, encoding="utf-8")
         warnings.warn(

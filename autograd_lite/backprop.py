@@ -1,0 +1,190 @@
+"""Reverse mode: walk a recorded graph from its outputs back to its inputs.
+
+`backward()` accumulates gradients into the leaves' `.grad`; `grad()` returns
+them instead. Both run `_walk`, which sends gradients back from the outputs in
+one pass, calling each op's vjps once (no recursion: a chain of a million ops
+is fine), and then frees the graph unless asked to keep it.
+"""
+import heapq
+
+import numpy as np
+
+from . import anomaly, ops, value as value_module, versions
+from .grad_mode import _state as _grad_mode
+from .value import Value
+
+
+def _walk(roots, root_grads, retain_graph, create_graph, inputs=None):
+    """Propagate `root_grads` back from `roots`; return the gradients reaching `inputs`.
+
+    Values are numbered as they are made, so an op's inputs always have smaller
+    numbers than its output. The highest-numbered value that has received
+    gradient has therefore received all of it (every op that used it came later
+    and has already sent its share), so its vjps can run: a heap hands out that
+    value each step. Leaves have no vjps; their gradients are only summed.
+    `.grad`s are written and the graph is freed only once the pass has
+    succeeded, so a failing backward leaves everything as it was.
+    """
+    wanted = set(inputs) if inputs is not None else ()
+    grads = {}     # value -> the sum of the gradients sent to it so far
+    waiting = []   # heap of (-number, value): non-leaf values that have received gradient
+    reached = []   # values whose .grad is written at the end: leaves, and those that retain it
+    used = []      # values whose records are freed at the end
+
+    def send(value, g):
+        if value in grads:
+            grads[value] = grads[value] + g
+        else:
+            grads[value] = g
+            if value._record is None:
+                reached.append(value)
+            else:
+                heapq.heappush(waiting, (-value._number, value))
+
+    for root, g in zip(roots, root_grads):
+        send(root, g)
+    recording, _grad_mode.enabled = _grad_mode.enabled, create_graph  # vjps record only then
+    try:
+        while waiting:
+            node = heapq.heappop(waiting)[1]
+            g = grads[node] if node.retains_grad or node in wanted else grads.pop(node)
+            if node.retains_grad:
+                reached.append(node)
+            record = node._record
+            if record.inputs is None:
+                raise _freed_error(node)
+            if versions.latest_change > node._number:  # a change since the op ran: to its data?
+                versions.check_unchanged(node)
+            used.append(node)
+            # under create_graph the vjps get the values themselves, so their work is recorded
+            ans, saved = (node, record.inputs) if create_graph else (node._data, record.saved)
+            for index, parent in enumerate(record.inputs):
+                if not isinstance(parent, Value) or not parent.requires_grad:
+                    continue
+                vjp = record.primitive.vjps[index]
+                parent_g = g if vjp is ops.unchanged else vjp(g, ans, *saved, **record.options)
+                if parent_g is None:
+                    continue
+                if anomaly.state.enabled:
+                    anomaly.check_backward(record.primitive.name, index, parent_g, node._site)
+                if parent_g.shape != parent.shape:  # broadcasting: sum back to the input's shape
+                    parent_g = ops.sum_to(parent_g, shape=parent.shape)
+                send(parent, parent_g)
+    finally:
+        _grad_mode.enabled = recording
+    if inputs is None:
+        handed_out = set(map(id, root_grads))
+        for value in reached:
+            _store_grad(value, grads[value], handed_out)
+    if not retain_graph:
+        for node in used:
+            node._record.inputs = node._record.saved = None
+    return None if inputs is None else [grads.get(x) for x in inputs]
+
+
+def _store_grad(value, g, handed_out):
+    """`.grad += g` as a numpy array of the value's own shape and dtype.
+
+    A gradient array this pass made becomes `.grad` as it is, the first time.
+    Anything others can see is copied: a view, a recorded value's data, an
+    array the caller gave (`handed_out` starts with the root gradients' ids), or
+    an array already given to another `.grad` (add hands its gradient to both
+    inputs). So no `.grad` shares memory with another, the graph or the caller.
+    """
+    if isinstance(g, Value):
+        g = np.array(g._data)
+    if value.grad is not None:
+        value.grad += g
+    elif (g.__class__ is not np.ndarray or g.base is not None or id(g) in handed_out
+          or g.dtype != value.dtype):
+        value.grad = np.array(g, dtype=value.dtype)
+    else:
+        value.grad = g
+        handed_out.add(id(g))
+
+
+def _freed_error(node):
+    return RuntimeError(
+        f"Trying to backward through the graph a second time: the saved values of op "
+        f"'{node.op}' (output shape {node.shape}) were freed by an earlier backward(). "
+        f"Pass retain_graph=True to the first backward() (or grad()) to keep the graph.")
+
+
+def _as_list(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _seed_grads(outputs, grads, create_graph):
+    """The starting gradient of each output: ones for a one-element output, else what the user passed."""
+    grads = _as_list(grads) if grads is not None else [None] * len(outputs)
+    if len(grads) != len(outputs):
+        raise ValueError(f"got {len(grads)} gradients for {len(outputs)} outputs")
+    seeds = []
+    for out, g in zip(outputs, grads):
+        if g is None:
+            if out.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs, but the output has "
+                    f"shape {out.shape}; pass grad= (an array of that shape), or reduce it first, "
+                    f"e.g. out.sum().backward()")
+            g = np.ones(out.shape, out.dtype)
+        elif isinstance(g, Value):
+            g = g if create_graph else g._data
+        else:
+            g = np.asarray(g, dtype=out.dtype)
+        if np.shape(g) != out.shape:
+            raise ValueError(f"backward: gradient shape {np.shape(g)} does not match output "
+                             f"shape {out.shape}")
+        seeds.append(Value(g, requires_grad=False) if create_graph and not isinstance(g, Value) else g)
+    return seeds
+
+
+def backward(output, grad=None, retain_graph=False, create_graph=False):
+    """Accumulate d(output)/d(leaf) into `.grad` of every leaf that requires grad."""
+    if not isinstance(output, Value):
+        raise TypeError(f"backward: expected a Value, got {type(output).__name__}")
+    if not output.requires_grad:
+        raise RuntimeError(
+            "backward: this value does not require grad and has no graph (it was made from "
+            "constants only, or under no_grad())")
+    seeds = _seed_grads([output], [grad] if grad is not None else None, create_graph)
+    _walk([output], seeds, retain_graph or create_graph, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """d(outputs)/d(inputs) as a tuple of `Value`s, without touching any `.grad`.
+
+    With `create_graph=True` the results are themselves differentiable, so
+    second and higher derivatives come from calling `grad` again.
+    """
+    outputs, inputs = _as_list(outputs), _as_list(inputs)
+    for x in outputs + inputs:
+        if not isinstance(x, Value):
+            raise TypeError(f"grad: outputs and inputs must be Values, got {type(x).__name__}")
+    for i, x in enumerate(inputs):
+        if not x.requires_grad:
+            raise RuntimeError(f"grad: input {i} (shape {x.shape}) does not require grad")
+    if not allow_unused and not any(o.requires_grad for o in outputs):
+        raise RuntimeError(
+            "grad: no output requires grad (they were made from constants only, or under "
+            "no_grad()), so no input was used; pass allow_unused=True to get None for each")
+    seeds = _seed_grads(outputs, grad_outputs, create_graph)
+    pairs = [(o, s) for o, s in zip(outputs, seeds) if o.requires_grad]
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    found = _walk([o for o, _ in pairs], [s for _, s in pairs], retain_graph, create_graph,
+                  inputs) if pairs else [None] * len(inputs)
+    result = []
+    for i, (x, g) in enumerate(zip(inputs, found)):
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad: input {i} (shape {x.shape}) was not used to compute the "
+                               f"outputs; pass allow_unused=True to get None for it")
+        if isinstance(g, Value):  # recorded (create_graph): cast, as a recorded op too
+            g = g if g.dtype == x.dtype else ops.astype(g, dtype=x.dtype)
+        elif g is not None:
+            g = Value(g, requires_grad=False, dtype=x.dtype)
+        result.append(g)
+    return tuple(result)
+
+
+value_module.backward_walk = backward  # `Value.backward` calls this (value.py imports nothing above it)

@@ -1,0 +1,85 @@
+"""In-place changes: a backward that would use changed data raises instead of lying.
+
+The rules, all of them:
+1. One counter numbers everything: each value when it is made (`Value._number`;
+   an op takes its number before reading its inputs) and each change to an array.
+2. Values that hold the same array share one `ArrayVersion` (a leaf and its
+   `.detach()`, a copy made with `copy.copy`). It counts the changes to that array
+   and keeps the number of the latest. A value that was never changed needs none.
+3. Assigning to `.data` is a change: the same array written in place
+   (`v.data -= 1`) moves the shared version; a new array gets a version of its
+   own, so the values that shared the old array are not affected.
+4. Backward checks an op only when some change happened after it ran
+   (`latest_change`): then its output and each input must not have changed since
+   the op's number, or the gradient would mix old and new data.
+Writing single elements (`v.data[0] = 1`) is not seen, as with PyTorch's `.data`.
+"""
+import itertools
+import threading
+
+next_number = itertools.count().__next__
+latest_change = -1   # the number of the latest change to any array
+_lock = threading.Lock()  # keeps latest_change from going back when threads change values at once
+
+
+class ArrayVersion:
+    """How many times an array was changed, and the number of the latest change."""
+
+    __slots__ = ("count", "changed_at")
+
+    def __init__(self, count=0, changed_at=-1):
+        self.count, self.changed_at = count, changed_at
+
+    def __setstate__(self, state):
+        """A copy (deepcopy, pickle) keeps the count; no change has happened to it yet."""
+        self.count, self.changed_at = state[1]["count"], -1
+
+
+def count(value):
+    """How many times the value's array was changed (PyTorch's `tensor._version`)."""
+    return 0 if value._array_version is None else value._array_version.count
+
+
+def changed_at(value):
+    """The number of the latest change to the value's array; -1 if it never changed."""
+    return -1 if value._array_version is None else value._array_version.changed_at
+
+
+def share(source, target):
+    """Make `target`, a new value holding `source`'s array, share its version."""
+    with _lock:
+        if source._array_version is None:
+            source._array_version = ArrayVersion()
+        target._array_version = source._array_version
+
+
+def record_change(value, new_array):
+    """Rule 3: `value.data = new_array` is a change, numbered now."""
+    global latest_change
+    with _lock:
+        number = latest_change = next_number()
+        version = value._array_version
+        if version is not None and new_array is value._data:
+            version.count += 1
+            version.changed_at = number
+        else:
+            value._array_version = ArrayVersion(count(value) + 1, number)
+        value._data = new_array
+
+
+def check_unchanged(value):
+    """Rule 4 for the op that made `value`: raise if it or an input changed since it ran."""
+    if changed_at(value) > value._number:
+        raise _changed_error(value, "its output", value)
+    for i, parent in enumerate(value._record.inputs):
+        if hasattr(parent, "_array_version") and changed_at(parent) > value._number:
+            raise _changed_error(value, f"its input {i}", parent)
+
+
+def _changed_error(node, which, changed):
+    label = f"'{changed.name}'" if changed.name else "an unnamed value"
+    return RuntimeError(
+        f"A value needed to compute the gradient of op '{node.op}' was modified in place: "
+        f"{which} ({label}, shape {changed.shape}) was changed after the op ran (it is now "
+        f"at version {count(changed)}). Change .data only after backward() has used the "
+        f"graph (e.g. optimizer.step() after loss.backward()), or run a new forward pass.")
