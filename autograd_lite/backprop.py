@@ -31,22 +31,26 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs=None):
     reached = []   # values whose .grad is written at the end: leaves, and those that retain it
     used = []      # values whose records are freed at the end
 
+    pop, push, unchanged = heapq.heappop, heapq.heappush, ops.unchanged
+
     def send(value, g):
-        if value in grads:
-            grads[value] = grads[value] + g
+        old = grads.get(value)
+        if old is not None:
+            grads[value] = old + g
         else:
             grads[value] = g
             if value._record is None:
                 reached.append(value)
             else:
-                heapq.heappush(waiting, (-value._number, value))
+                push(waiting, (-value._number, value))
 
     for root, g in zip(roots, root_grads):
         send(root, g)
+    check_nan = anomaly.state.enabled
     recording, _grad_mode.enabled = _grad_mode.enabled, create_graph  # vjps record only then
     try:
         while waiting:
-            node = heapq.heappop(waiting)[1]
+            node = pop(waiting)[1]
             g = grads[node] if node.retains_grad or node in wanted else grads.pop(node)
             if node.retains_grad:
                 reached.append(node)
@@ -56,19 +60,22 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs=None):
             if versions.latest_change > node._number:  # a change since the op ran: to its data?
                 versions.check_unchanged(node)
             used.append(node)
-            # under create_graph the vjps get the values themselves, so their work is recorded
-            ans, saved = (node, record.inputs) if create_graph else (node._data, record.saved)
+            ans, saved = node._data, record.saved
+            if create_graph:  # the vjps get the values themselves, so their work is recorded
+                ans, saved = node, [x if isinstance(x, Value) else a for x, a in zip(record.inputs, saved)]
+            vjps, options = record.primitive.vjps, record.options
             for index, parent in enumerate(record.inputs):
                 if not isinstance(parent, Value) or not parent.requires_grad:
                     continue
-                vjp = record.primitive.vjps[index]
-                parent_g = g if vjp is ops.unchanged else vjp(g, ans, *saved, **record.options)
+                vjp = vjps[index]
+                parent_g = g if vjp is unchanged else vjp(g, ans, *saved, **options)
                 if parent_g is None:
                     continue
-                if anomaly.state.enabled:
+                if check_nan:
                     anomaly.check_backward(record.primitive.name, index, parent_g, node._site)
-                if parent_g.shape != parent.shape:  # broadcasting: sum back to the input's shape
-                    parent_g = ops.sum_to(parent_g, shape=parent.shape)
+                shape = parent._data.shape
+                if parent_g.shape != shape:  # broadcasting: sum back to the input's shape
+                    parent_g = ops.sum_to(parent_g, shape=shape)
                 send(parent, parent_g)
     finally:
         _grad_mode.enabled = recording

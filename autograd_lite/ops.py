@@ -39,6 +39,8 @@ def primitive(name, forward, *vjps, each_input=None):
     returned records the op when any input is a `Value`, and otherwise just
     runs `forward` (as vjps do in a plain backward).
     """
+    if name in PRIMITIVES:
+        raise ValueError(f"primitive: an op named {name!r} is already in the table; pick a new name")
     if each_input is not None:
         vjps = _EachInput(each_input)
     PRIMITIVES[name] = Primitive(name, forward, vjps)
@@ -103,7 +105,9 @@ def _sum_to_forward(x, shape):
 
 
 def _broadcast_to_forward(x, shape):
-    return np.array(np.broadcast_to(x, shape))  # (a copy: numpy's broadcast view is read-only)
+    out = np.empty(shape, dtype=np.result_type(x))
+    out[...] = x  # x repeated along the axes broadcasting adds or stretches
+    return out
 
 
 sum_to = primitive("sum_to", _sum_to_forward,
@@ -226,11 +230,18 @@ minimum = primitive("minimum", np.minimum,
                     lambda g, ans, a, b: g * _like(_extremum_weights(b, a, np.less), g))
 
 # --- reductions ---------------------------------------------------------------------
-sum = primitive("sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+def _count(shape, axis):
+    """How many elements a reduction over `axis` folds into each result."""
+    return math.prod(shape) // builtins.max(math.prod(_kept_shape(shape, axis)), 1)
+
+
+# np.add.reduce is np.sum without its Python wrapper; a mean is that sum divided by the count
+sum = primitive("sum", lambda x, axis=None, keepdims=False: np.add.reduce(x, axis=axis, keepdims=keepdims),
                 lambda g, ans, x, axis=None, keepdims=False: _expand(g, x.shape, axis))
-mean = primitive("mean", lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims),
+mean = primitive("mean", lambda x, axis=None, keepdims=False:
+                 np.add.reduce(x, axis=axis, keepdims=keepdims) / _count(x.shape, axis),
                  lambda g, ans, x, axis=None, keepdims=False:
-                     _expand(g * (np.size(ans) / builtins.max(x.size, 1)), x.shape, axis))
+                     _expand(g / _count(x.shape, axis), x.shape, axis))
 
 
 def _extremum_vjp(g, ans, x, axis=None, keepdims=False):

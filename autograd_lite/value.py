@@ -41,9 +41,9 @@ class Primitive:
 
 
 class Record:
-    """How a value was made: the primitive, its inputs (values and constants),
-    its options, and the input arrays as the forward saw them. Backward frees
-    `inputs` and `saved` (sets them to None) unless asked to keep the graph."""
+    """How a value was made: the primitive, its inputs as given (values and
+    constants), its options, and the input arrays the forward saw (`saved`).
+    Backward frees `inputs` and `saved` (sets them to None) unless asked to keep the graph."""
 
     __slots__ = ("primitive", "inputs", "options", "saved")
 
@@ -55,15 +55,13 @@ def apply(name, *args, **options):
     """Run primitive `name` on `args` (values and constants); record it if an input requires grad."""
     number = versions.next_number()  # before reading any input: a change from now on is later
     primitive = PRIMITIVES[name]
-    inputs, arrays, needs_grad = [], [], False
+    arrays, needs_grad = [], False
     for x in args:
         if isinstance(x, Value):
             arrays.append(x._data)
             needs_grad = needs_grad or x.requires_grad
         else:
-            x = _constant(x)
-            arrays.append(x)
-        inputs.append(x)
+            arrays.append(_constant(x))
     try:
         out = primitive.forward(*arrays, **options)
     except (ValueError, IndexError) as error:
@@ -71,7 +69,7 @@ def apply(name, *args, **options):
     value = Value.__new__(Value)
     value._init(out if out.__class__ is np.ndarray else np.asarray(out), number)
     if needs_grad and _grad_mode.enabled:
-        value._record = Record(primitive, tuple(inputs), options, tuple(arrays))
+        value._record = Record(primitive, args, options, arrays)
         value.requires_grad = True
     if anomaly.state.enabled:
         value._site = anomaly.user_frame()
@@ -203,13 +201,8 @@ class Value:
         return tuple(a if isinstance(a, Value) else Value(a, requires_grad=False)
                      for a in self._record.inputs)
 
-    def item(self):
-        """The single element as a Python number."""
-        return self._data.item()
-
-    def numpy(self):
-        """The underlying numpy array (shared, not copied)."""
-        return self._data
+    def item(self): return self._data.item()  # the single element as a Python number
+    def numpy(self): return self._data        # the array itself (shared, not copied)
 
     def detach(self):
         """A new leaf on the same array, outside any graph, sharing its version (as PyTorch's)."""
@@ -269,14 +262,9 @@ class Value:
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
-    def __float__(self):
-        return float(self.item())
-
-    def __int__(self):
-        return int(self.item())
-
-    def __bool__(self):
-        return bool(self._data)
+    def __float__(self): return float(self.item())
+    def __int__(self): return int(self.item())
+    def __bool__(self): return bool(self._data)
 
     def __format__(self, spec):
         """`f"{loss:.4f}"` formats a one-element value's number, as for a PyTorch tensor."""
@@ -316,18 +304,19 @@ class Value:
     def __eq__(self, other): return self._data == _raw(other)
     def __ne__(self, other): return self._data != _raw(other)
 
-    # --- arithmetic: each operator is one op of the table -------------------------
-    def __add__(self, other): return _binary("add", self, other, other)
-    def __radd__(self, other): return _binary("add", other, self, other)
-    def __sub__(self, other): return _binary("sub", self, other, other)
-    def __rsub__(self, other): return _binary("sub", other, self, other)
-    def __mul__(self, other): return _binary("mul", self, other, other)
-    def __rmul__(self, other): return _binary("mul", other, self, other)
-    def __truediv__(self, other): return _binary("div", self, other, other)
-    def __rtruediv__(self, other): return _binary("div", other, self, other)
-    def __matmul__(self, other): return _binary("matmul", self, other, other)
-    def __rmatmul__(self, other): return _binary("matmul", other, self, other)
-    def __rpow__(self, other): return _binary("pow", other, self, other)
+    # --- arithmetic: each operator is one op of the table; another type of operand
+    # gives NotImplemented, so Python tries its reflected operator, then raises TypeError
+    def __add__(self, other): return apply("add", self, other) if isinstance(other, _OPERANDS) else NotImplemented
+    def __radd__(self, other): return apply("add", other, self) if isinstance(other, _OPERANDS) else NotImplemented
+    def __sub__(self, other): return apply("sub", self, other) if isinstance(other, _OPERANDS) else NotImplemented
+    def __rsub__(self, other): return apply("sub", other, self) if isinstance(other, _OPERANDS) else NotImplemented
+    def __mul__(self, other): return apply("mul", self, other) if isinstance(other, _OPERANDS) else NotImplemented
+    def __rmul__(self, other): return apply("mul", other, self) if isinstance(other, _OPERANDS) else NotImplemented
+    def __truediv__(self, other): return apply("div", self, other) if isinstance(other, _OPERANDS) else NotImplemented
+    def __rtruediv__(self, other): return apply("div", other, self) if isinstance(other, _OPERANDS) else NotImplemented
+    def __matmul__(self, other): return apply("matmul", self, other) if isinstance(other, _OPERANDS) else NotImplemented
+    def __rmatmul__(self, other): return apply("matmul", other, self) if isinstance(other, _OPERANDS) else NotImplemented
+    def __rpow__(self, other): return apply("pow", other, self) if isinstance(other, _OPERANDS) else NotImplemented
     def __neg__(self): return apply("neg", self)
     def __pos__(self): return self
 
@@ -406,11 +395,6 @@ _OPERANDS = (Value, float, int, np.ndarray, np.generic, numbers.Number, list, tu
 def _raw(x):
     """The numpy data behind `x` (a `Value`, an array or a number)."""
     return x._data if isinstance(x, Value) else x
-
-
-def _binary(name, a, b, other):
-    """`apply(name, a, b)`, or NotImplemented when `other` (a or b) is no operand we know."""
-    return apply(name, a, b) if isinstance(other, _OPERANDS) else NotImplemented
 
 
 def _change_in_place(value, other, ufunc, symbol):

@@ -11,6 +11,8 @@ import pathlib
 import pickle
 import re
 import shutil
+import subprocess
+import sys
 import weakref
 import xml.etree.ElementTree as ET
 
@@ -433,3 +435,20 @@ def test_graph_of_an_array_exponent_draws():
     from autograd_lite import draw_graph
     x = Value([1.0, 2.0])
     assert "op0 [label=\"**" in draw_graph(x ** np.array([2.0, 3.0])).source  # the ** op node
+
+
+def test_the_engine_imports_without_graphviz_and_drawing_says_how_to_install_it(tmp_path):
+    """graphviz is optional: blocked from import, the engine works and draw_graph names the fix."""
+    code = (
+        "import sys\n"
+        "sys.modules['graphviz'] = None  # as if not installed\n"
+        "import autograd_lite, nn\n"
+        "x = autograd_lite.Value([1.0, 2.0]); (x * x).sum().backward()\n"
+        "try:\n"
+        "    autograd_lite.draw_graph(x * 2)\n"
+        "except ImportError as error:\n"
+        "    print(error)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "pip install graphviz" in run.stdout
