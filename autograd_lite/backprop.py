@@ -103,8 +103,8 @@ def _store_grad(value, g, handed_out):
     if value.grad is not None:
         value.grad += g
     elif (g.__class__ is not np.ndarray or g.base is not None or id(g) in handed_out
-          or g.dtype != value.dtype):
-        value.grad = np.array(g, dtype=value.dtype)
+          or g.dtype != value._data.dtype):
+        value.grad = np.array(g, dtype=value._data.dtype)
     else:
         value.grad = g
         handed_out.add(id(g))
@@ -128,20 +128,19 @@ def _seed_grads(outputs, grads, create_graph):
         raise ValueError(f"got {len(grads)} gradients for {len(outputs)} outputs")
     seeds = []
     for out, g in zip(outputs, grads):
+        data = out._data
         if g is None:
-            if out.size != 1:
+            if data.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs, but the output has "
-                    f"shape {out.shape}; pass grad= (an array of that shape), or reduce it first, "
+                    f"shape {data.shape}; pass grad= (an array of that shape), or reduce it first, "
                     f"e.g. out.sum().backward()")
-            g = np.ones(out.shape, out.dtype)
-        elif isinstance(g, Value):
-            g = g if create_graph else g._data
+            g = np.ones(data.shape, data.dtype)
         else:
-            g = np.asarray(g, dtype=out.dtype)
-        if np.shape(g) != out.shape:
-            raise ValueError(f"backward: gradient shape {np.shape(g)} does not match output "
-                             f"shape {out.shape}")
+            g = (g if create_graph else g._data) if isinstance(g, Value) else np.asarray(g, data.dtype)
+            if g.shape != data.shape:
+                raise ValueError(f"backward: gradient shape {g.shape} does not match output "
+                                 f"shape {data.shape}")
         seeds.append(Value(g, requires_grad=False) if create_graph and not isinstance(g, Value) else g)
     return seeds
 

@@ -60,6 +60,8 @@ def apply(name, *args, **options):
         if isinstance(x, Value):
             arrays.append(x._data)
             needs_grad = needs_grad or x.requires_grad
+        elif x.__class__ in _PLAIN:  # (a float, an int or an array: nothing to convert)
+            arrays.append(x)
         else:
             arrays.append(_constant(x))
     try:
@@ -75,6 +77,9 @@ def apply(name, *args, **options):
         value._site = anomaly.user_frame()
         anomaly.check_forward(name, value._data, arrays, value._site)
     return value
+
+
+_PLAIN = {float, int, np.ndarray}
 
 
 def _constant(x):
