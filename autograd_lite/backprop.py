@@ -31,25 +31,24 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs=None):
     reached = []   # values whose .grad is written at the end: leaves, and those that retain it
     used = []      # values whose records are freed at the end
 
+    arrivals = list(zip(roots, root_grads))  # (value, gradient) sent to it, not yet added in
     pop, push, unchanged = heapq.heappop, heapq.heappush, ops.unchanged
-
-    def send(value, g):
-        old = grads.get(value)
-        if old is not None:
-            grads[value] = old + g
-        else:
-            grads[value] = g
-            if value._record is None:
-                reached.append(value)
-            else:
-                push(waiting, (-value._number, value))
-
-    for root, g in zip(roots, root_grads):
-        send(root, g)
     check_nan = anomaly.state.enabled
     recording, _grad_mode.enabled = _grad_mode.enabled, create_graph  # vjps record only then
     try:
-        while waiting:
+        while True:
+            for value, g in arrivals:
+                old = grads.get(value)
+                if old is not None:
+                    grads[value] = old + g
+                else:
+                    grads[value] = g
+                    if value._record is None:
+                        reached.append(value)
+                    else:
+                        push(waiting, (-value._number, value))
+            if not waiting:
+                break
             node = pop(waiting)[1]
             g = grads[node] if node.retains_grad or node in wanted else grads.pop(node)
             if node.retains_grad:
@@ -64,6 +63,7 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs=None):
             if create_graph:  # the vjps get the values themselves, so their work is recorded
                 ans, saved = node, [x if isinstance(x, Value) else a for x, a in zip(record.inputs, saved)]
             vjps, options = record.primitive.vjps, record.options
+            arrivals = []
             for index, parent in enumerate(record.inputs):
                 if not isinstance(parent, Value) or not parent.requires_grad:
                     continue
@@ -76,7 +76,7 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs=None):
                 shape = parent._data.shape
                 if parent_g.shape != shape:  # broadcasting: sum back to the input's shape
                     parent_g = ops.sum_to(parent_g, shape=shape)
-                send(parent, parent_g)
+                arrivals.append((parent, parent_g))
     finally:
         _grad_mode.enabled = recording
     if inputs is None:
