@@ -121,8 +121,9 @@ class Flatten(Module):
         if not (-ndim <= self.start_dim < ndim and -ndim <= self.end_dim < ndim) or start > end:
             name = self._named(f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim})")
             raise ValueError(f"{name}: dimensions out of range for input of shape {x.shape}")
-        shape = x.shape[:start] + (-1,) + x.shape[end + 1:]
-        return x.reshape(shape)
+        # explicit sizes, not -1: numpy can't infer a -1 when another size is 0 (a batch of 0)
+        merged = int(np.prod(x.shape[start:end + 1], dtype=np.int64))
+        return x.reshape(x.shape[:start] + (merged,) + x.shape[end + 1:])
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -87,10 +87,23 @@ def binary_cross_entropy(input, target, reduction="mean"):
     input, target = _inputs("binary_cross_entropy", input, target, reduction)
     if not ((input.data >= 0) & (input.data <= 1)).all():  # NaN fails both tests too
         raise ValueError(
-            f"binary_cross_entropy: input must be probabilities in [0, 1], got values in "
-            f"[{input.data.min():.4g}, {input.data.max():.4g}]; for raw scores (logits) use "
+            f"binary_cross_entropy: input must be probabilities in [0, 1], got "
+            f"{_value_range(np.asarray(input.data))}; for raw scores (logits) use "
             f"binary_cross_entropy_with_logits / BCEWithLogitsLoss")
+    target_data = np.asarray(target.data if isinstance(target, Value) else target)
+    if not ((target_data >= 0) & (target_data <= 1)).all():  # NaN fails both, as in PyTorch
+        raise ValueError(f"binary_cross_entropy: target must be in [0, 1] (labels 0/1 or "
+                         f"probabilities), got {_value_range(target_data)}; labels -1/+1 map "
+                         f"to 0/1 with (y + 1) / 2")
     return ops.binary_cross_entropy(input, target, reduction=reduction)
+
+
+def _value_range(array):
+    """'values in [lo, hi]' for an error message, naming NaNs (which min/max would hide)."""
+    finite = array[~np.isnan(array)]
+    text = f"values in [{finite.min():.4g}, {finite.max():.4g}]" if finite.size else "only"
+    nans = int(np.isnan(array).sum())
+    return text + (f" and {nans} NaN" if nans and finite.size else f" NaN" if nans else "")
 
 
 def binary_cross_entropy_with_logits(input, target, reduction="mean"):
@@ -117,7 +130,9 @@ def _labels(name, labels, n, num_classes):
     if n and (array.min() < 0 or array.max() >= num_classes):
         bad = array[(array < 0) | (array >= num_classes)][0]
         raise IndexError(f"{name}: label {bad} is out of range for {num_classes} classes "
-                         f"(labels must be in [0, {num_classes}))")
+                         f"(labels must be in [0, {num_classes}))"
+                         + ("; PyTorch's ignore_index=-100 is not supported here: drop "
+                            "those samples instead" if bad == -100 else ""))
     return array
 
 

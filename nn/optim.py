@@ -17,8 +17,9 @@ graph built before the step refuses to backward through the old values.
 
 One difference from PyTorch, for learners: `step()` when no parameter has a
 gradient at all raises a RuntimeError (PyTorch silently does nothing), since
-that almost always means `backward()` was forgotten or `zero_grad()` came in
-the wrong place. Parameters whose `.grad` is None are skipped, as in PyTorch.
+that almost always means `backward()` was forgotten, `zero_grad()` came in
+the wrong place, or the optimizer was built from another model's parameters
+than the one whose loss was backpropagated. Parameters whose `.grad` is None are skipped, as in PyTorch.
 """
 import math
 import re
@@ -138,10 +139,14 @@ class Optimizer:
                 self._update(p, grad, state, group)
                 updated = True
         if not updated:
+            count = sum(len(group["params"]) for group in self.param_groups)
             raise RuntimeError(
-                f"{type(self).__name__}.step() called before backward(): no parameter has a "
-                f"gradient. Call loss.backward() between optimizer.zero_grad() and "
-                f"optimizer.step()")
+                f"{type(self).__name__}.step(): none of this optimizer's {count} parameter"
+                f"{'s' if count != 1 else ''} has a gradient (every .grad is None). Either this "
+                f"is a step() called before backward() (call loss.backward() between "
+                f"optimizer.zero_grad() and optimizer.step()), or backward() ran on a loss that "
+                f"does not use these parameters: they may belong to another model; check that "
+                f"the optimizer was built from the same model's parameters()")
         return loss
 
     def _update(self, p, grad, state, group):
@@ -183,6 +188,11 @@ class Optimizer:
             kind, number, field = match.group(1), int(match.group(2)), match.group(3)
             value = np.asarray(value)
             if kind == "param_groups":
+                if number < len(groups) and field == "initial_lr":
+                    # a scheduler's record of the group's starting lr (PyTorch keeps it too):
+                    # restored even into an optimizer that has no scheduler yet
+                    groups[number][field] = value.item()
+                    continue
                 if number >= len(groups) or field not in groups[number]:
                     raise KeyError(f"{name}.load_state_dict: {key!r} does not match this "
                                    f"optimizer's parameter groups")

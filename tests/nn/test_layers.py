@@ -160,6 +160,29 @@ def test_flatten():
         nn.Flatten(3, 1)(x)
 
 
+def _flatten_cases():
+    for shape in [(0, 2, 3, 3), (2, 0, 3, 3), (2, 3, 0, 4), (0,), (0, 0)]:
+        n = len(shape)
+        for start_dim, end_dim in [(1, -1), (0, -1), (1, 2), (-3, -2), (2, 2)]:
+            if -n <= start_dim < n and -n <= end_dim < n and start_dim % n <= end_dim % n:
+                yield shape, start_dim, end_dim
+
+
+@pytest.mark.parametrize("shape, start_dim, end_dim", list(_flatten_cases()))
+def test_flatten_with_a_size_0_dimension(shape, start_dim, end_dim):
+    x = np.zeros(shape)
+    start, end = start_dim % x.ndim, end_dim % x.ndim
+    expected = shape[:start] + (int(np.prod(shape[start:end + 1])),) + shape[end + 1:]
+    out = nn.Flatten(start_dim, end_dim)(Value(x))
+    assert out.shape == expected  # e.g. (0, 2, 3, 3) -> (0, 18), as torch.flatten gives
+    out.sum().backward()
+    try:
+        import torch
+    except ImportError:  # absent or broken: the known answer above still stands
+        return
+    assert out.shape == tuple(torch.nn.Flatten(start_dim, end_dim)(torch.zeros(shape)).shape)
+
+
 def test_dropout_statistics_and_scaling():
     layer = nn.Dropout(p=0.3, rng=np.random.default_rng(0))
     x = Value(np.ones((200, 500)))
@@ -417,3 +440,39 @@ def test_rnn_third_argument_is_the_nonlinearity_not_the_layer_count():
     with pytest.raises(TypeError, match="num_layers="):
         nn.RNN(3, 4, 2)
 
+
+
+# --- a batch of 0 samples: every layer, forward and backward --------------------------------
+def small_cnn():
+    return nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Dropout(0.5), nn.Linear(4 * 3 * 3, 5))
+
+
+def eval_batchnorm():
+    bn = nn.BatchNorm1d(3)
+    bn.eval()
+    return bn
+
+
+@pytest.mark.parametrize("make, shape, expected", [
+    (lambda: nn.Linear(3, 2), (0, 3), (0, 2)),
+    (lambda: nn.Conv2d(2, 3, 3, stride=2, padding=1), (0, 2, 6, 6), (0, 3, 3, 3)),
+    (lambda: nn.MaxPool2d(2), (0, 2, 6, 6), (0, 2, 3, 3)),
+    (lambda: nn.Flatten(), (0, 2, 3, 3), (0, 18)),
+    (eval_batchnorm, (0, 3), (0, 3)),
+    (eval_batchnorm, (0, 3, 4), (0, 3, 4)),
+    (lambda: nn.RNN(3, 4), (5, 0, 3), (5, 0, 4)),
+    (lambda: nn.RNN(3, 4, num_layers=2, batch_first=True), (0, 5, 3), (0, 5, 4)),
+    (lambda: nn.Dropout(0.5), (0, 3), (0, 3)),
+    (lambda: nn.MLP([3, 4, 2]), (0, 3), (0, 2)),
+    (small_cnn, (0, 2, 6, 6), (0, 5)),
+], ids=["Linear", "Conv2d", "MaxPool2d", "Flatten", "BatchNorm1d-eval", "BatchNorm1d-eval-3d",
+        "RNN", "RNN-batch-first", "Dropout", "MLP", "small-CNN"])
+def test_layers_take_a_batch_of_0(make, shape, expected):
+    module = make()
+    out = module(Value(np.zeros(shape)))
+    out = out[0] if isinstance(out, tuple) else out
+    assert out.shape == expected
+    out.sum().backward()
+    for name, p in module.named_parameters():
+        assert p.grad is not None and not p.grad.any(), name  # no samples: zero gradient

@@ -190,6 +190,51 @@ def test_bce_rejects_values_outside_0_1():
         nn.BCELoss()(Value(np.array([np.nan, 0.5])), np.array([0.0, 1.0]))
 
 
+@pytest.mark.parametrize("target, found", [
+    ([1.5, 0.0], r"values in \[0, 1.5\]"),
+    ([-1.0, 1.0], r"values in \[-1, 1\]"),
+    ([np.nan, 1.0], r"values in \[1, 1\] and 1 NaN"),
+    ([np.inf, 0.0], r"values in \[0, inf\]"),
+])
+@pytest.mark.parametrize("call", [nn.binary_cross_entropy, lambda p, y: nn.BCELoss()(p, y),
+                                  lambda p, y: nn.binary_cross_entropy(p, Value(y))],
+                         ids=["function", "BCELoss", "Value-target"])
+def test_bce_rejects_targets_outside_0_1_as_torch_does(target, found, call):
+    probabilities = Value(np.array([0.3, 0.6]))
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: target must be in \[0, 1\].*"
+                                         + found):
+        call(probabilities, np.array(target))
+    try:
+        import torch
+    except ImportError:  # absent or broken: the known answer (an error) is tested above
+        return
+    with pytest.raises(RuntimeError, match="target should be between 0 and 1"):
+        torch.nn.functional.binary_cross_entropy(torch.tensor([0.3, 0.6], dtype=torch.float64),
+                                                 torch.tensor(target, dtype=torch.float64))
+
+
+def test_other_losses_take_any_target_as_torch_does():
+    # BCE with logits, MSE and L1 are defined for any real target: no range check in PyTorch,
+    # and a NaN target gives a NaN loss there and here
+    x = np.array([0.3, 0.6])
+    for target, expected in [([1.5, 0.0], None), ([np.nan, 0.0], np.nan)]:
+        for name in ["binary_cross_entropy_with_logits", "mse_loss", "l1_loss"]:
+            got = getattr(nn, name)(Value(x), np.array(target)).item()
+            if expected is None:
+                assert np.isfinite(got)
+            else:
+                assert np.isnan(got)
+    np.testing.assert_allclose(  # softplus(x) - x y, with y = 1.5
+        nn.binary_cross_entropy_with_logits(Value(x), np.array([1.5, 0.0])).item(),
+        np.mean(np.log1p(np.exp(x)) - x * np.array([1.5, 0.0])))
+
+
+def test_cross_entropy_label_minus_100_explains_ignore_index():
+    with pytest.raises(IndexError, match=r"label -100 is out of range.*ignore_index=-100 is not "
+                                         r"supported"):
+        nn.cross_entropy(Value(np.zeros((2, 3))), np.array([-100, 1]))
+
+
 # --- torch parity ----------------------------------------------------------------------
 @pytest.mark.parametrize("name", list(ELEMENTWISE) + ["cross_entropy"])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])

@@ -134,8 +134,20 @@ def test_parameters_without_gradient_are_skipped(make):
 @pytest.mark.parametrize("make", ALL)
 def test_step_before_backward_is_a_clear_error(make):
     opt = make([Value([1.0])])
-    with pytest.raises(RuntimeError, match=r"step\(\) called before backward\(\): no parameter "
-                                           r"has a gradient"):
+    with pytest.raises(RuntimeError, match=r"step\(\): none of this optimizer's 1 parameter has "
+                                           r"a gradient .*step\(\) called before backward\(\)"):
+        opt.step()
+
+
+@pytest.mark.parametrize("make", ALL)
+def test_step_after_backward_of_another_model_says_so(make):
+    model, other = nn.Linear(2, 3), nn.Linear(2, 3)
+    opt = make(model.parameters())
+    nn.mse_loss(other(np.ones((1, 2))), np.zeros((1, 3))).backward()  # the wrong model
+    with pytest.raises(RuntimeError, match=r"none of this optimizer's 2 parameters has a gradient"
+                                           r".*they may belong to another model; check that the "
+                                           r"optimizer was built from the same model's "
+                                           r"parameters\(\)"):
         opt.step()
 
 

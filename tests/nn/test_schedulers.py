@@ -132,3 +132,150 @@ def test_schedulers_match_torch(case):
         got.append(ours.get_last_lr())
     np.testing.assert_allclose(got, expected, rtol=1e-13)
     assert len(set(map(tuple, expected))) > 3  # the schedule did change the lr
+
+
+# --- the recursive (chainable) form: composing, hand-set lrs, groups added later -------------
+def torch_or_none():
+    try:
+        import torch
+    except ImportError:  # absent or broken: the known answers below still run
+        return None
+    return torch
+
+
+def run_torch(make_schedulers, lrs0, epochs, add_group_at=None, added_lr=None, metrics=None):
+    """The lr of every group after construction and after each epoch, in PyTorch."""
+    torch = torch_or_none()
+    groups = [{"params": [torch.ones(1, requires_grad=True)], "lr": lr} for lr in lrs0]
+    opt = torch.optim.SGD(groups, lr=lrs0[0])
+    schedulers = make_schedulers(torch.optim.lr_scheduler, opt)
+    out = [[g["lr"] for g in opt.param_groups]]
+    for epoch in range(epochs):
+        if epoch == add_group_at:
+            opt.add_param_group({"params": [torch.ones(1, requires_grad=True)], "lr": added_lr})
+        opt.step()
+        for s in schedulers:
+            s.step(*([] if metrics is None else [metrics[epoch]]))
+        out.append([g["lr"] for g in opt.param_groups])
+    return out
+
+
+def run_ours(make_schedulers, lrs0, epochs, add_group_at=None, added_lr=None, metrics=None):
+    opt = nn.SGD([{"params": [Value([1.0])], "lr": lr} for lr in lrs0], lr=lrs0[0])
+    schedulers = make_schedulers(nn, opt)
+    out = [[g["lr"] for g in opt.param_groups]]
+    for epoch in range(epochs):
+        if epoch == add_group_at:
+            opt.add_param_group({"params": [Value([1.0])], "lr": added_lr})
+        for s in schedulers:
+            s.step(*([] if metrics is None else [metrics[epoch]]))
+        out.append([g["lr"] for g in opt.param_groups])
+    return out
+
+
+def step_and_exponential(lib, opt):
+    return [lib.StepLR(opt, step_size=3, gamma=0.5), lib.ExponentialLR(opt, gamma=0.9)]
+
+
+def test_step_lr_and_exponential_lr_compose():
+    # both factors apply: lr_t = 0.5 ** (t // 3) * 0.9 ** t (the last scheduler used to win: 0.9 ** t)
+    got = [lr[0] for lr in run_ours(step_and_exponential, [1.0], 8)]
+    np.testing.assert_allclose(got, [0.5 ** (t // 3) * 0.9 ** t for t in range(9)], rtol=1e-13)
+    assert got[8] == pytest.approx(0.1076, abs=1e-4)
+    if torch_or_none() is not None:
+        expected = [lr[0] for lr in run_torch(step_and_exponential, [1.0], 8)]
+        np.testing.assert_allclose(got, expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib, opt: [lib.CosineAnnealingLR(opt, T_max=4, eta_min=0.01),
+                      lib.StepLR(opt, step_size=5, gamma=0.5)],
+    lambda lib, opt: [lib.ExponentialLR(opt, gamma=0.95),
+                      lib.CosineAnnealingLR(opt, T_max=6)],
+], ids=["cosine+step", "exponential+cosine"])
+def test_chained_schedulers_match_torch(make):
+    torch_or_none() or pytest.skip("torch not installed")
+    got = run_ours(make, [0.5, 1.0], 30)
+    np.testing.assert_allclose(got, run_torch(make, [0.5, 1.0], 30), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name, kwargs, expected", [
+    ("StepLR", dict(step_size=2, gamma=0.5), [1, 1, 0.3, 0.3, 0.15, 0.15]),
+    ("ExponentialLR", dict(gamma=0.5), [1, 0.5, 0.3, 0.15, 0.075, 0.0375]),
+])
+def test_an_lr_set_by_hand_is_scheduled_on_from(name, kwargs, expected):
+    opt = optimizer(1.0)
+    scheduler = getattr(nn, name)(opt, **kwargs)
+    got = [opt.param_groups[0]["lr"]]
+    for epoch in range(5):
+        if epoch == 1:
+            opt.param_groups[0]["lr"] = 0.6  # by hand, e.g. a warm-up rule
+        scheduler.step()
+        got.append(opt.param_groups[0]["lr"])
+    np.testing.assert_allclose(got, expected)
+
+
+def test_a_group_added_later_decays_from_its_own_lr():
+    # StepLR and ExponentialLR: known answers
+    got = run_ours(lambda lib, o: [lib.StepLR(o, step_size=2, gamma=0.5)], [1.0], 6,
+                   add_group_at=1, added_lr=0.4)
+    assert [lr[-1] for lr in got[2:]] == [0.2, 0.2, 0.1, 0.1, 0.05]  # halved at epochs 2, 4, 6
+    got = run_ours(lambda lib, o: [lib.ExponentialLR(o, gamma=0.5)], [1.0], 4,
+                   add_group_at=0, added_lr=0.8)
+    assert [lr[-1] for lr in got[1:]] == [0.4, 0.2, 0.1, 0.05]
+    # CosineAnnealingLR: from its own lr, down to eta_min at T_max, back to its own lr at 2 T_max
+    opt = optimizer(1.0)
+    scheduler = nn.CosineAnnealingLR(opt, T_max=4, eta_min=0.1)
+    opt.add_param_group({"params": [Value([1.0])], "lr": 0.5})
+    seq = [lrs[1] for lrs in (scheduler.step() or scheduler.get_last_lr() for _ in range(8))]
+    np.testing.assert_allclose(seq, [0.1 + 0.4 * (1 + math.cos(math.pi * t / 4)) / 2
+                                     for t in range(1, 9)], atol=1e-12)
+    assert opt.param_groups[1]["initial_lr"] == 0.5 and scheduler.base_lrs == [1.0, 0.5]
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib, o: [lib.StepLR(o, step_size=3, gamma=0.5)],
+    lambda lib, o: [lib.ExponentialLR(o, gamma=0.8)],
+    lambda lib, o: [lib.CosineAnnealingLR(o, T_max=20)],  # torch fails past T_max + 1
+    lambda lib, o: [lib.ReduceLROnPlateau(o, patience=1, factor=0.5)],
+], ids=["StepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau"])
+def test_a_group_added_later_matches_torch(make):
+    torch_or_none() or pytest.skip("torch not installed")
+    metrics = [1.0] * 20
+    args = dict(add_group_at=2, added_lr=0.3, metrics=metrics if "Plateau" in repr(
+        make(nn, optimizer())) else None)
+    got = run_ours(make, [0.5, 1.0], 20, **args)
+    expected = run_torch(make, [0.5, 1.0], 20, **args)
+    assert len(got[-1]) == 3 and got[-1][2] < 0.3  # the added group was scheduled
+    for ours, theirs in zip(got, expected):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_plateau_reduces_a_group_added_later_and_explains_a_short_min_lr_list():
+    opt = optimizer(1.0)
+    scheduler = nn.ReduceLROnPlateau(opt, patience=0, factor=0.5, min_lr=0.2)
+    opt.add_param_group({"params": [Value([1.0])], "lr": 0.3})
+    for loss in [1.0, 1.0, 1.0]:
+        scheduler.step(loss)
+    assert scheduler.get_last_lr() == [0.25, 0.2]  # 1 -> 0.5 -> 0.25; 0.3 -> max(0.15, 0.2)
+    opt = optimizer(1.0)
+    scheduler = nn.ReduceLROnPlateau(opt, patience=0, min_lr=[0.0])
+    opt.add_param_group({"params": [Value([1.0])], "lr": 0.3})
+    scheduler.step(1.0)
+    with pytest.raises(RuntimeError, match=r"2 parameter groups but min_lr was given as a list "
+                                           r"of 1.*add_param_group"):
+        scheduler.step(1.0)
+
+
+def test_initial_lr_is_recorded_as_in_torch_and_an_optimizer_state_with_it_loads():
+    opt = optimizer(0.5, groups=2)
+    nn.StepLR(opt, step_size=1, gamma=0.5).step()
+    nn.ExponentialLR(opt, gamma=0.9)  # a second scheduler keeps the first's initial_lr
+    assert [g["initial_lr"] for g in opt.param_groups] == [0.5, 1.0]
+    plateau_opt = optimizer(0.5)
+    nn.ReduceLROnPlateau(plateau_opt)
+    assert "initial_lr" not in plateau_opt.param_groups[0]  # PyTorch's plateau sets none either
+    fresh = optimizer(0.5, groups=2)  # no scheduler yet, as when resuming from a checkpoint
+    fresh.load_state_dict(opt.state_dict())
+    assert [g["initial_lr"] for g in fresh.param_groups] == [0.5, 1.0]
+    assert [g["lr"] for g in fresh.param_groups] == [0.25, 0.5]
