@@ -65,7 +65,7 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs=None):
             vjps, options = record.primitive.vjps, record.options
             arrivals = []
             for index, parent in enumerate(record.inputs):
-                if not isinstance(parent, Value) or not parent.requires_grad:
+                if not isinstance(parent, Value) or not parent._requires_grad:
                     continue
                 vjp = vjps[index]
                 parent_g = g if vjp is unchanged else vjp(g, ans, *saved, **options)
@@ -100,13 +100,13 @@ def _store_grad(value, g, handed_out):
     """
     if isinstance(g, Value):
         g = np.array(g._data)
-    if value.grad is not None:
-        value.grad += g
+    if value._grad is not None:
+        value._grad += g
     elif (g.__class__ is not np.ndarray or g.base is not None or id(g) in handed_out
           or g.dtype != value._data.dtype):
-        value.grad = np.array(g, dtype=value._data.dtype)
+        value._grad = np.array(g, dtype=value._data.dtype)
     else:
-        value.grad = g
+        value._grad = g
         handed_out.add(id(g))
 
 
@@ -121,8 +121,9 @@ def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-def _seed_grads(outputs, grads, create_graph):
-    """The starting gradient of each output: ones for a one-element output, else what the user passed."""
+def _seed_grads(outputs, grads, create_graph, argument):
+    """The starting gradient of each output: ones for a one-element output, else what the user
+    passed as `argument` (named in errors)."""
     grads = _as_list(grads) if grads is not None else [None] * len(outputs)
     if len(grads) != len(outputs):
         raise ValueError(f"got {len(grads)} gradients for {len(outputs)} outputs")
@@ -133,13 +134,13 @@ def _seed_grads(outputs, grads, create_graph):
             if data.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs, but the output has "
-                    f"shape {data.shape}; pass grad= (an array of that shape), or reduce it first, "
+                    f"shape {data.shape}; pass {argument}= (an array of that shape), or reduce it first, "
                     f"e.g. out.sum().backward()")
             g = np.ones(data.shape, data.dtype)
         else:
             g = (g if create_graph else g._data) if isinstance(g, Value) else np.asarray(g, data.dtype)
             if g.shape != data.shape:
-                raise ValueError(f"backward: gradient shape {g.shape} does not match output "
+                raise ValueError(f"{argument}: gradient shape {g.shape} does not match output "
                                  f"shape {data.shape}")
         seeds.append(Value(g, requires_grad=False) if create_graph and not isinstance(g, Value) else g)
     return seeds
@@ -153,7 +154,7 @@ def backward(output, grad=None, retain_graph=False, create_graph=False):
         raise RuntimeError(
             "backward: this value does not require grad and has no graph (it was made from "
             "constants only, or under no_grad())")
-    seeds = _seed_grads([output], [grad] if grad is not None else None, create_graph)
+    seeds = _seed_grads([output], [grad] if grad is not None else None, create_graph, "grad")
     _walk([output], seeds, retain_graph or create_graph, create_graph)
 
 
@@ -171,15 +172,14 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     for i, x in enumerate(inputs):
         if not x.requires_grad:
             raise RuntimeError(f"grad: input {i} (shape {x.shape}) does not require grad")
-    if not allow_unused and not any(o.requires_grad for o in outputs):
-        raise RuntimeError(
-            "grad: no output requires grad (they were made from constants only, or under "
-            "no_grad()), so no input was used; pass allow_unused=True to get None for each")
-    seeds = _seed_grads(outputs, grad_outputs, create_graph)
-    pairs = [(o, s) for o, s in zip(outputs, seeds) if o.requires_grad]
+    for i, out in enumerate(outputs):
+        if not out.requires_grad:  # (PyTorch's rule: its gradient would silently count as zero)
+            raise RuntimeError(
+                f"grad: output {i} (shape {out.shape}) does not require grad: it was made from "
+                f"constants only, or under no_grad(), so no gradient flows from it")
+    seeds = _seed_grads(outputs, grad_outputs, create_graph, "grad_outputs")
     retain_graph = create_graph if retain_graph is None else retain_graph
-    found = _walk([o for o, _ in pairs], [s for _, s in pairs], retain_graph, create_graph,
-                  inputs) if pairs else [None] * len(inputs)
+    found = _walk(outputs, seeds, retain_graph, create_graph, inputs)
     result = []
     for i, (x, g) in enumerate(zip(inputs, found)):
         if g is None and not allow_unused:

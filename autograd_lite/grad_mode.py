@@ -4,6 +4,7 @@ The switch is per thread, so one thread evaluating a model under `no_grad`
 never stops another thread from recording its training graph.
 """
 import functools
+import inspect
 import threading
 
 
@@ -38,11 +39,38 @@ class _GradMode:
         return False
 
     def __call__(self, fn):
+        return _decorate(fn, type(self))
+
+
+def _decorate(fn, context):
+    """`fn` run inside `context()`; for a generator function, each resume of its body runs inside
+    it (so values it yields are made in the mode even while the caller records), as PyTorch's."""
+    if not inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with type(self)():
+            with context():
                 return fn(*args, **kwargs)
         return wrapper
+
+    @functools.wraps(fn)
+    def generator(*args, **kwargs):
+        inner = fn(*args, **kwargs)
+        resume, value = inner.send, None
+        while True:
+            try:
+                with context():
+                    result = resume(value)
+            except StopIteration as stop:
+                return stop.value
+            try:
+                resume, value = inner.send, (yield result)
+            except GeneratorExit:
+                with context():
+                    inner.close()
+                raise
+            except BaseException as error:  # thrown in by the caller: into the body, in the mode
+                resume, value = inner.throw, error
+    return generator
 
 
 class no_grad(_GradMode):
@@ -79,9 +107,4 @@ class set_grad_enabled(_GradMode):
     def __call__(self, fn):
         _state.enabled = self._previous  # decorating must not switch the mode
         mode = self._mode
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with set_grad_enabled(mode):
-                return fn(*args, **kwargs)
-        return wrapper
+        return _decorate(fn, lambda: set_grad_enabled(mode))

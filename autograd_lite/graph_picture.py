@@ -243,13 +243,13 @@ def _value_picture(value, index, is_root, show_data, show_grad, max_elements):
                                                 fontcolor="#666666")))
         edges.append((f"released{number}", op, dict(style="dashed")))
         return nodes, edges
-    for position, arg in enumerate(args):
+    for position, (arg, seen) in enumerate(zip(args, value._record.saved)):
         if isinstance(arg, Value):
             if id(arg) in index:
                 edges.append((f"v{index[id(arg)]}", op, {}))
-        else:
+        else:  # a constant, as the op saw it
             const = f"c{number}_{position}"
-            nodes.append((const, dict(label=_record(CONSTANT_COLOR, None, arg, None, show_data,
+            nodes.append((const, dict(label=_record(CONSTANT_COLOR, None, seen, None, show_data,
                                                     False, max_elements), shape="plain")))
             edges.append((const, op, {}))
     return nodes, edges

@@ -155,8 +155,11 @@ def _power_vjp_base(g, ans, a, b):
 
 
 def _power_vjp_exponent(g, ans, a, b):
-    # d/db a**b = a**b log a; at a == 0 PyTorch (and the limit for b > 0) give 0
-    return g * ans * log(where(1.0, a, cond=_raw(a) == 0))
+    # d/db a**b = a**b log a; where a == 0 and b >= 0 that is 0 (the limit, and PyTorch's rule);
+    # for b < 0 it is inf * log 0 = -inf, the one-sided limit
+    zero = (_raw(a) == 0) & (_raw(b) >= 0)
+    with np.errstate(divide="ignore"):
+        return where(0.0, g * ans * log(where(1.0, a, cond=zero)), cond=zero)
 
 
 pow_const = primitive("pow_const", lambda x, exponent: np.power(x, exponent), _pow_const_vjp)  # x ** p, p a constant
@@ -239,7 +242,7 @@ leaky_relu = primitive(
 
 
 def _clip_vjp(g, ans, x, lo, hi):
-    inside = np.ones(np.shape(x), dtype=bool)
+    inside = np.ones(np.shape(ans), dtype=bool)  # (bounds may broadcast x to a bigger shape)
     if lo is not None:
         inside &= _raw(x) >= lo
     if hi is not None:
@@ -280,10 +283,15 @@ mean = primitive("mean", lambda x, axis=None, keepdims=False:
                      _expand(g / _count(x.shape, axis), x.shape, axis))
 
 
+def _is_extremum(x, ans):
+    """Where x equals its max (or min) `ans`, broadcast; a NaN is the extremum of what holds it."""
+    return (x == ans) | (np.isnan(x) & np.isnan(ans))
+
+
 def _extremum_vjp(g, ans, x, axis=None, keepdims=False):
     # ties share the gradient equally, which is also what central differences see
     kept = _kept_shape(np.shape(x), axis)
-    hit = _like(_raw(x) == np.reshape(_raw(ans), kept), g)
+    hit = _like(_is_extremum(_raw(x), np.reshape(_raw(ans), kept)), g)
     return g.reshape(kept) * (hit / hit.sum(axis=axis, keepdims=True))
 
 
@@ -410,7 +418,7 @@ def _max_pool_forward(x, size, stride):
 
 def _max_pool_vjp(g, ans, x, size, stride):
     # each window's gradient goes to its maximum; tied maxima share it equally (as `max` does)
-    hits = [_like(part == _raw(ans), g) for part in _window_offsets(_raw(x), size, stride)]
+    hits = [_like(_is_extremum(part, _raw(ans)), g) for part in _window_offsets(_raw(x), size, stride)]
     share = g / builtins.sum(hits)
     pieces = stack(*[share * hit for hit in hits], axis=-1)  # (N, C, OH, OW, KH*KW)
     return fold(pieces.reshape(tuple(ans.shape) + tuple(size)), size=size, stride=stride,

@@ -55,13 +55,14 @@ def apply(name, *args, **options):
     """Run primitive `name` on `args` (values and constants); record it if an input requires grad."""
     number = versions.next_number()  # before reading any input: a change from now on is later
     primitive = PRIMITIVES[name]
-    arrays, needs_grad = [], False
+    arrays, needs_grad, array_constants = [], False, False
     for x in args:
         if isinstance(x, Value):
             arrays.append(x._data)
-            needs_grad = needs_grad or x.requires_grad
+            needs_grad = needs_grad or x._requires_grad
         elif x.__class__ in _PLAIN:  # (a float, an int or an array: nothing to convert)
             arrays.append(x)
+            array_constants = array_constants or x.__class__ is np.ndarray
         else:
             arrays.append(_constant(x))
     try:
@@ -70,9 +71,13 @@ def apply(name, *args, **options):
         raise _input_error(name, error, arrays) from None
     value = Value.__new__(Value)
     value._init(out if out.__class__ is np.ndarray else np.asarray(out), number)
+    if value._data.base is not None:  # a view (reshape, transpose, slicing): of an input's array?
+        versions.share_with_view(value, args)
     if needs_grad and _grad_mode.enabled:
+        if array_constants:  # the caller may change its arrays in place: keep what the op saw
+            arrays = [a.copy() if a is x else a for x, a in zip(args, arrays)]
         value._record = Record(primitive, args, options, arrays)
-        value.requires_grad = True
+        value._requires_grad = True
     if anomaly.state.enabled:
         value._site = anomaly.user_frame()
         anomaly.check_forward(name, value._data, arrays, value._site)
@@ -137,8 +142,8 @@ def as_index(index):
             raise IndexError(f"index: a Value used as an index must hold whole numbers, got "
                              f"{np.array2string(data, threshold=6)}")
         return whole
-    if isinstance(index, list):
-        return np.asarray(index)
+    if isinstance(index, list):  # (an empty list selects nothing, as in numpy)
+        return np.asarray(index) if index else np.zeros(0, dtype=np.intp)
     return index
 
 
@@ -151,7 +156,7 @@ class Value:
     d(output)/d(this value) as a numpy array of `.data`'s shape.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "name", "retains_grad", "scope", "_record",
+    __slots__ = ("_data", "_grad", "_requires_grad", "name", "retains_grad", "scope", "_record",
                  "_number", "_array_version", "_site", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators: array * Value -> Value
     __hash__ = object.__hash__  # == is elementwise, identity is the hash
@@ -163,16 +168,16 @@ class Value:
                 raise TypeError(
                     f"Value: only floating-point values can require gradients, "
                     f"got dtype {array.dtype}; pass a float dtype or requires_grad=False")
-            if dtype is None:
-                array = array.astype(np.float64)
+            if dtype is None and (requires_grad or array.dtype.kind != "b"):
+                array = array.astype(np.float64)  # (a boolean constant stays a mask, as in PyTorch)
         self._init(array, versions.next_number())
-        self.requires_grad, self.name = bool(requires_grad), name
+        self._requires_grad, self.name = bool(requires_grad), name
 
     def _init(self, array, number):
         """Every slot of a new value without a record: a leaf, or an op's output before recording."""
         self._data, self._number = array, number
-        self.grad = self.name = self._record = self._array_version = self._site = None
-        self.requires_grad = self.retains_grad = False
+        self._grad = self.name = self._record = self._array_version = self._site = None
+        self._requires_grad = self.retains_grad = False
         self.scope = _scopes.current
 
     # --- data and its version (the rules: versions.py) ---------------------------
@@ -184,7 +189,43 @@ class Value:
 
     @data.setter
     def data(self, new):
-        versions.record_change(self, new if isinstance(new, np.ndarray) else np.asarray(new))
+        if new.__class__ is not np.ndarray or new.dtype.kind not in "fiub":
+            new = _to_array(new, None)  # the constructor's checks and messages
+        versions.record_change(self, new)
+
+    @property
+    def grad(self):
+        """d(output)/d(this value) after `backward()`, a numpy array of `.data`'s shape; or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, gradient):
+        self._grad = gradient
+
+    @grad.deleter
+    def grad(self):  # as in PyTorch, `del v.grad` forgets the gradient
+        self._grad = None
+
+    @property
+    def requires_grad(self):
+        """Whether ops on this value are recorded so gradients can flow to it."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        flag = bool(flag)
+        if self._record is not None and flag != self._requires_grad:
+            raise RuntimeError(
+                f"you can only change requires_grad of leaf values; this one was computed by op "
+                f"'{self.op}'. For a copy outside the graph, use .detach()")
+        if flag and self._data.dtype.kind != "f":
+            raise TypeError(f"only floating-point values can require gradients, got dtype "
+                            f"{self._data.dtype}")
+        self._requires_grad = flag
+
+    @requires_grad.deleter
+    def requires_grad(self):
+        raise AttributeError("cannot delete requires_grad; set it to True or False on a leaf")
 
     _version = property(versions.count, doc="How many times `.data` was changed (as PyTorch's).")
 
@@ -225,14 +266,14 @@ class Value:
                 f"cannot copy or pickle a value computed by op '{self.op}' (shape {self.shape}): "
                 f"only leaves can be copied; copy its .detach() (a leaf with the same data), "
                 f"or its .data")
-        return super().__reduce_ex__(protocol)
+        return super().__reduce_ex__(max(protocol, 2))  # (protocols 0 and 1 need no other form)
 
     def __copy__(self):
         """A new leaf on the same array sharing its version (as detach()), with its own `.grad`."""
         out = object.__new__(type(self))
         out.__setstate__(self.__reduce_ex__(4)[2])
-        if out.grad is not None:
-            out.grad = np.array(out.grad)
+        if out._grad is not None:
+            out._grad = np.array(out._grad)
         versions.share(self, out)
         return out
 
@@ -279,8 +320,8 @@ class Value:
 
     def __array__(self, dtype=None, copy=None):
         """The data for numpy and matplotlib (`np.asarray(v)`); a value that requires grad
-        refuses, as a PyTorch tensor does: it would quietly leave the graph."""
-        if self.requires_grad:
+        refuses while recording, as a PyTorch tensor does: it would quietly leave the graph."""
+        if self._requires_grad and _grad_mode.enabled:
             raise RuntimeError(
                 "cannot convert a Value that requires grad to a numpy array (it would leave "
                 "the graph); use .data (or .detach()) for its numbers, or "
@@ -288,9 +329,9 @@ class Value:
         return np.array(self._data, dtype=dtype, copy=copy)
 
     # --- gradients --------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph=False, create_graph=False):
+    def backward(self, grad=None, retain_graph=False, create_graph=False):
         """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad."""
-        backward_walk(self, gradient, retain_graph, create_graph)
+        backward_walk(self, grad, retain_graph, create_graph)
 
     def retain_grad(self):
         """Keep `.grad` on this non-leaf value too during backward."""
@@ -299,7 +340,7 @@ class Value:
 
     def zero_grad(self):
         """Forget the accumulated gradient (`.grad = None`)."""
-        self.grad = None
+        self._grad = None
 
     # --- comparisons give plain numpy bool arrays -------------------------------
     def __lt__(self, other): return self._data < _raw(other)
@@ -417,8 +458,8 @@ def _change_in_place(value, other, ufunc, symbol):
     """
     if not isinstance(other, _OPERANDS):
         return NotImplemented
-    if _grad_mode.enabled and (value.requires_grad or getattr(other, "requires_grad", False)):
-        if value._record is None and value.requires_grad and value.grad is not None:
+    if _grad_mode.enabled and (value._requires_grad or getattr(other, "requires_grad", False)):
+        if value._record is None and value._requires_grad and value._grad is not None:
             raise RuntimeError(
                 f"{symbol}: an in-place change of a leaf that requires grad and has a "
                 f"gradient (a parameter, shape {value.shape}) while gradients are recorded "

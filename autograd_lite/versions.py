@@ -3,9 +3,9 @@
 The rules, all of them:
 1. One counter numbers everything: each value when it is made (`Value._number`;
    an op takes its number before reading its inputs) and each change to an array.
-2. Values that hold the same array share one `ArrayVersion` (a leaf and its
-   `.detach()`, a copy made with `copy.copy`). It counts the changes to that array
-   and keeps the number of the latest. A value that was never changed needs none.
+2. Values that hold the same array, or views of it, share one `ArrayVersion` (a
+   leaf and its `.detach()` or `copy.copy`; `.T`, `reshape`, slices of it). It counts
+   the changes to that memory and keeps the number of the latest.
 3. Assigning to `.data` is a change: the same array written in place
    (`v.data -= 1`) moves the shared version; a new array gets a version of its
    own, so the values that shared the old array are not affected.
@@ -23,16 +23,17 @@ _lock = threading.Lock()  # keeps latest_change from going back when threads cha
 
 
 class ArrayVersion:
-    """How many times an array was changed, and the number of the latest change."""
+    """How many times an array was changed, the number of the latest change, and the name of
+    the value it was changed through (for the error message)."""
 
-    __slots__ = ("count", "changed_at")
+    __slots__ = ("count", "changed_at", "changed_through")
 
-    def __init__(self, count=0, changed_at=-1):
-        self.count, self.changed_at = count, changed_at
+    def __init__(self, count=0, changed_at=-1, changed_through=None):
+        self.count, self.changed_at, self.changed_through = count, changed_at, changed_through
 
     def __setstate__(self, state):
         """A copy (deepcopy, pickle) keeps the count; no change has happened to it yet."""
-        self.count, self.changed_at = state[1]["count"], -1
+        self.count, self.changed_at, self.changed_through = state[1]["count"], -1, None
 
 
 def count(value):
@@ -53,6 +54,16 @@ def share(source, target):
         target._array_version = source._array_version
 
 
+def share_with_view(view, inputs):
+    """Rule 2 for an op's output that views the array of one of its `inputs`."""
+    base = view._data.base
+    for x in inputs:
+        array = getattr(x, "_data", None)
+        if array is not None and (array is base or array.base is base):
+            share(x, view)
+            return
+
+
 def record_change(value, new_array):
     """Rule 3: `value.data = new_array` is a change, numbered now."""
     global latest_change
@@ -61,9 +72,9 @@ def record_change(value, new_array):
         version = value._array_version
         if version is not None and new_array is value._data:
             version.count += 1
-            version.changed_at = number
+            version.changed_at, version.changed_through = number, value.name
         else:
-            value._array_version = ArrayVersion(count(value) + 1, number)
+            value._array_version = ArrayVersion(count(value) + 1, number, value.name)
         value._data = new_array
 
 
@@ -78,6 +89,9 @@ def check_unchanged(value):
 
 def _changed_error(node, which, changed):
     label = f"'{changed.name}'" if changed.name else "an unnamed value"
+    through = changed._array_version.changed_through
+    if through and through != changed.name:
+        label += f", sharing its memory with '{through}', which was changed"
     return RuntimeError(
         f"A value needed to compute the gradient of op '{node.op}' was modified in place: "
         f"{which} ({label}, shape {changed.shape}) was changed after the op ran (it is now "

@@ -121,7 +121,9 @@ def test_grad_allow_unused_gives_none():
     x, unused = Value(1.0), Value(2.0)
     gx, gu = grad(x * 3, [x, unused], allow_unused=True)
     assert gx.item() == 3.0 and gu is None
-    assert grad(Value(1.0, requires_grad=False) * 2, [x], allow_unused=True) == (None,)
+    # an output that does not require grad is refused even then, as in PyTorch
+    with pytest.raises(RuntimeError, match="output 0 .*does not require grad"):
+        grad(Value(1.0, requires_grad=False) * 2, [x], allow_unused=True)
 
 
 def test_grad_outputs_weight_each_output():

@@ -136,8 +136,10 @@ def test_grad_of_unused_or_non_grad_inputs():
         grad(x * 3, [x, unused])
     with pytest.raises(RuntimeError, match="input 0 .* does not require grad"):
         grad(x * 3, [Value(1.0, requires_grad=False)])
-    with pytest.raises(RuntimeError, match="no output requires grad"):
+    with pytest.raises(RuntimeError, match=r"output 0 \(shape \(\)\) does not require grad"):
         grad(Value(1.0, requires_grad=False) * 2, [x])
+    with pytest.raises(RuntimeError, match=r"output 0 .*does not require grad"):
+        grad(Value(1.0, requires_grad=False) * 2, [x], allow_unused=True)  # as in PyTorch
     with pytest.raises(TypeError, match="must be Values"):
         grad(x * 3, [np.ones(1)])
     with pytest.raises(ValueError, match="got 2 gradients for 1 outputs"):

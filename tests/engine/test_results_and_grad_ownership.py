@@ -457,17 +457,21 @@ def test_unmodified_graph_gives_the_plain_gradients():
     assert values["c"].grad is None
 
 
-def test_constant_inputs_pass_through_unchanged_to_the_vjps():
+def test_constant_inputs_reach_the_vjps_as_the_forward_saw_them():
     x = Value([1.0, -2.0, 3.0], dtype=np.float32)
     const = np.array([2.0, 0.5, -1.0], dtype=np.float32)
     c = Value([4.0, 5.0, 6.0], dtype=np.float32, requires_grad=False)
     y = x * const
     saved = y._record.saved
-    assert saved[0] is x.data and saved[1] is const
+    assert saved[0] is x.data  # a value's array is kept (its version guards it)
+    # a numpy constant is copied: the caller may change it in place before backward
+    assert saved[1] is not const and saved[1].dtype == np.float32
+    np.testing.assert_array_equal(saved[1], const)
+    const *= 10
     loss = (y + np.float64(3.0) * x + x * c).sum()
     loss.backward()
     assert x.grad.dtype == np.float32
-    np.testing.assert_array_equal(x.grad, const + 3.0 + c.data)
+    np.testing.assert_array_equal(x.grad, const / 10 + 3.0 + c.data)  # the original constant
 
 
 # --- which gradient arrays backward copies into .grad --------------------------------
