@@ -9,7 +9,7 @@ import numbers
 import numpy as np
 
 from . import ops
-from .value import Value, apply
+from .value import Value
 
 maximum = ops.maximum            # elementwise max of two values (ties share the gradient)
 minimum = ops.minimum            # elementwise min
