@@ -104,28 +104,24 @@ def _input_error(name, error, arrays):
     return type(error)(f"{name}: invalid input shapes {shapes}: {error}")
 
 
+_HOLDS_VALUES = ("; it holds Values: join them with autograd_lite.stack(...) to keep their "
+                 "gradients, or pass their .data")
+
+
 def _to_array(data, dtype):
     """A numpy array from user data, with a clear error for what cannot be one."""
-    if isinstance(data, Value):
-        data = data._data
+    data = data._data if isinstance(data, Value) else data
     try:
         array = np.array(data, dtype=dtype)
     except RuntimeError:  # from a Value inside that requires grad (see Value.__array__)
-        raise TypeError(
-            f"Value: data must be numeric, got a {type(data).__name__} that holds Values: join "
-            f"them with autograd_lite.stack(...) to keep their gradients, or pass their .data "
-            f"(values that require grad do not turn into numbers silently)") from None
+        raise TypeError(f"Value: data must be numeric{_HOLDS_VALUES}") from None
     except (ValueError, TypeError) as error:
-        raise ValueError(
-            f"Value: data must be a number, a rectangular nested list or a numpy array; "
-            f"got {type(data).__name__}: {error}") from None
+        raise ValueError(f"Value: data must be a number, a rectangular nested list or a numpy "
+                         f"array; got {type(data).__name__}: {error}") from None
     if array.dtype.kind not in "fiub":
-        hint = ""
-        if array.dtype.kind == "O" and any(isinstance(a, Value) for a in array.reshape(-1)):
-            hint = ("; it holds Values: join them with autograd_lite.stack(...) to keep their "
-                    "gradients, or pass their .data")
+        values = array.dtype.kind == "O" and any(isinstance(a, Value) for a in array.reshape(-1))
         raise TypeError(f"Value: data must be numeric, got {type(data).__name__} "
-                        f"(numpy dtype {array.dtype}){hint}")
+                        f"(numpy dtype {array.dtype}){_HOLDS_VALUES if values else ''}")
     return array
 
 
@@ -193,26 +189,11 @@ class Value:
             new = _to_array(new, None)  # the constructor's checks and messages
         versions.record_change(self, new)
 
-    @property
-    def grad(self):
-        """d(output)/d(this value) after `backward()`, a numpy array of `.data`'s shape; or None."""
-        return self._grad
+    grad = property(lambda self: self._grad, lambda self, g: setattr(self, "_grad", g),
+                    lambda self: setattr(self, "_grad", None),  # `del v.grad` forgets it, as PyTorch
+                    doc="d(output)/d(this value) after `backward()`, an array of `.data`'s shape.")
 
-    @grad.setter
-    def grad(self, gradient):
-        self._grad = gradient
-
-    @grad.deleter
-    def grad(self):  # as in PyTorch, `del v.grad` forgets the gradient
-        self._grad = None
-
-    @property
-    def requires_grad(self):
-        """Whether ops on this value are recorded so gradients can flow to it."""
-        return self._requires_grad
-
-    @requires_grad.setter
-    def requires_grad(self, flag):
+    def _set_requires_grad(self, flag):
         flag = bool(flag)
         if self._record is not None and flag != self._requires_grad:
             raise RuntimeError(
@@ -223,9 +204,11 @@ class Value:
                             f"{self._data.dtype}")
         self._requires_grad = flag
 
-    @requires_grad.deleter
-    def requires_grad(self):
+    def _refuse_delete(self):
         raise AttributeError("cannot delete requires_grad; set it to True or False on a leaf")
+
+    requires_grad = property(lambda self: self._requires_grad, _set_requires_grad, _refuse_delete,
+                             doc="Whether ops on this value are recorded for gradients to flow.")
 
     _version = property(versions.count, doc="How many times `.data` was changed (as PyTorch's).")
 
@@ -286,8 +269,11 @@ class Value:
 
     # --- Python conversions ------------------------------------------------------------
     def __repr__(self):
-        body = np.array2string(self._data, precision=4, threshold=20, separator=", ",
-                               prefix="Value(")
+        """`Value(data, name=, op=, grad=)`. Numbers show at numpy's print precision (8
+        digits by default: tanh(6) reads 0.99998771, not 1.); when an array spans several
+        lines, each field starts a line of its own, aligned under the data's first row."""
+        indent = " " * len("Value(")
+        body = np.array2string(self._data, threshold=20, separator=", ", prefix="Value(")
         extras = [f"name={self.name!r}"] if self.name else []
         if self._record is not None:
             extras.append(f"op={self.op!r}")
@@ -296,9 +282,10 @@ class Value:
         if self._data.dtype != np.float64:
             extras.append(f"dtype={self._data.dtype}")
         if self.grad is not None:
-            extras.append("grad=" + np.array2string(np.asarray(self.grad), precision=4,
-                                                    threshold=20, separator=", "))
-        return "Value(" + ", ".join([body] + extras) + ")"
+            extras.append("grad=" + np.array2string(np.asarray(self.grad), threshold=20,
+                                                    separator=", ", prefix=indent + "grad="))
+        multiline = any("\n" in part for part in [body] + extras)
+        return "Value(" + (",\n" + indent if multiline else ", ").join([body] + extras) + ")"
 
     def __len__(self):
         if self.ndim == 0:
@@ -444,17 +431,11 @@ def _raw(x):
 
 
 def _change_in_place(value, other, ufunc, symbol):
-    """`v += x` (and `-= *= /=`): in place when nothing is recorded, as in PyTorch.
-
-    Under `no_grad()`, or when neither side requires grad, `v` itself changes
-    (so `with no_grad(): p -= lr * p.grad` updates the parameter) and its
-    version moves, as with `.data = ...`. An array of its own is written in
-    place; a view of another array (`.T`, `reshape`, slicing) gets a new array,
-    since the array it views would change behind its version. While recording,
-    Python's fallback applies: `v = v + x`, a new recorded value (micrograd's
-    `total += term`); except for a leaf that has a gradient (a parameter
-    updated outside `no_grad()`), where the fallback would leave the parameter
-    unchanged: that raises.
+    """`v += x` (and `-= *= /=`): under `no_grad()`, or when neither side requires grad, `v`
+    itself changes and its version moves (`with no_grad(): p -= lr * p.grad` updates the
+    parameter, as in PyTorch); a view gets a new array rather than change what it views.
+    While recording, Python's fallback makes `v = v + x` (micrograd's `total += term`),
+    except for a leaf with a gradient (a parameter), which it would leave unchanged: that raises.
     """
     if not isinstance(other, _OPERANDS):
         return NotImplemented

@@ -101,6 +101,17 @@ def test_repr_is_readable():
     assert "..." in repr(Value(np.zeros(1000)))  # long arrays are summarized
 
 
+def test_repr_tells_near_one_from_one_and_aligns_a_matrix_grad():
+    assert repr(Value(6.0).tanh()) == "Value(0.99998771, op='tanh')"  # not "1."
+    w = Value([[1.0, 2.0], [3.0, 4.0]], name="w")
+    (w * w).sum().backward()
+    assert repr(w) == ("Value([[1., 2.],\n"
+                       "       [3., 4.]],\n"
+                       "      name='w',\n"
+                       "      grad=[[2., 4.],\n"
+                       "            [6., 8.]])")
+
+
 def test_comparisons_return_numpy_bool_arrays():
     v = Value([1.0, 2.0, 3.0])
     for result, expected in [(v < 2, [1, 0, 0]), (v <= 2, [1, 1, 0]), (v > 2, [0, 0, 1]),
