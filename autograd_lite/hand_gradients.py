@@ -49,7 +49,9 @@ class ParameterCheck:
     hand: float = float("nan")       # the three gradients at worst_index
     auto: float = float("nan")
     numeric: float = float("nan")
-    factor: float = None             # hand / auto when that ratio is one constant
+    factor: float = None             # hand / auto when that ratio is one constant (50.0, not
+                                     # 49.999999999999986, when within 1e-9 of a simple fraction)
+    hand_shape: tuple = None         # the hand gradient's shape; None when hand_fn gave none
     differing: int = 0               # how many entries fail the tolerance
     hint: str = ""
     numeric_agrees: bool = True      # engine vs finite differences (a kink, or loss_fn != hand's loss)
@@ -72,6 +74,18 @@ class GradientReport:
     def __getitem__(self, name):
         return self.parameters[name]
 
+    @staticmethod
+    def _row(p):
+        """One parameter's table cells; a missing or wrongly shaped hand gradient has no
+        errors to show, so one cell says what is wrong instead."""
+        if p.hand_shape is None or p.hand_shape != p.shape:
+            problem = ("hand gradient missing" if p.hand_shape is None
+                       else f"hand shape {p.hand_shape} vs {p.shape}")
+            return (p.name, str(p.shape), problem, "NO")
+        return (p.name, str(p.shape), f"{p.max_abs_error:.2e}", f"{p.max_rel_error:.2e}",
+                str(p.worst_index), f"{p.hand:.6g}", f"{p.auto:.6g}", f"{p.numeric:.6g}",
+                "yes" if p.passed else "NO")
+
     def __str__(self):
         wrong = [p for p in self.parameters.values() if not p.passed]
         head = "PASSED" if self.passed else (
@@ -80,14 +94,15 @@ class GradientReport:
         lines = [f"gradient check: {head}",
                  f"loss: hand {self.hand_loss:.10g}, engine {self.auto_loss:.10g} "
                  f"{'ok' if self.loss_passed else 'MISMATCH'}"]
-        rows = [("param", "shape", "max abs err", "max rel err", "worst at", "hand", "auto",
-                 "numeric", "ok")]
-        for p in self.parameters.values():
-            rows.append((p.name, str(p.shape), f"{p.max_abs_error:.2e}", f"{p.max_rel_error:.2e}",
-                         str(p.worst_index), f"{p.hand:.6g}", f"{p.auto:.6g}", f"{p.numeric:.6g}",
-                         "yes" if p.passed else "NO"))
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+        header = ("param", "shape", "max abs err", "max rel err", "worst at", "hand", "auto",
+                  "numeric", "ok")
+        rows = [header] + [self._row(p) for p in self.parameters.values()]
+        full = [row for row in rows if len(row) == len(header)]
+        widths = [max(len(row[i]) for row in full) for i in range(len(header))]
+        span = sum(widths[2:-1]) + 2 * (len(widths) - 4)  # the error columns, as one cell
+        for row in rows:
+            cells = zip(row, widths if len(row) == len(header) else widths[:2] + [span, 0])
+            lines.append("  ".join(cell.ljust(w) for cell, w in cells).rstrip())
         by_hint = {}  # parameters sharing a hint are listed together
         for p in self.parameters.values():
             if p.hint:
@@ -167,6 +182,7 @@ def _check_one(name, hand, auto, numeric, rtol, atol, batch_size):
         check.hint = "missing: hand_fn returned no gradient for it"
         return _with_numeric_note(check, numeric_ok)
     hand = np.asarray(hand, dtype=np.float64)
+    check.hand_shape = hand.shape
     if hand.shape != auto.shape:
         check.hint = _shape_hint(hand, auto, rtol, atol)
         return _with_numeric_note(check, numeric_ok)
@@ -211,8 +227,16 @@ def _constant_ratio(hand, auto, rtol, atol):
     ratios = hand[~small] / auto[~small]
     ratio = float(np.median(ratios))
     if ratio != 0 and np.allclose(hand, ratio * auto, rtol=rtol, atol=atol):
-        return ratio
+        simple = _simple_fraction(ratio)
+        return ratio if simple is None else float(simple)
     return None
+
+
+def _simple_fraction(number):
+    """number as a Fraction with a denominator up to 1000 when it is that within 1e-9
+    (relative): 49.999999999999986 is 50, 0.33333333333 is 1/3; else None."""
+    simple = Fraction(number).limit_denominator(1000)
+    return simple if np.isclose(float(simple), number, rtol=1e-9, atol=0) else None
 
 
 def _describe_ratio(ratio, batch_size, several_entries=True):
@@ -235,8 +259,8 @@ def _describe_ratio(ratio, batch_size, several_entries=True):
     for value, cause in causes.items():
         if close(value) or close(-value):
             return f"{text}: {cause}" + (" and a flipped sign" if sign < 0 else "")
-    simple = Fraction(size).limit_denominator(1000)
-    if np.isclose(float(simple), size, rtol=1e-9, atol=0):
+    simple = _simple_fraction(size)
+    if simple is not None:
         if simple.denominator == 1:
             return (f"{text}: a constant factor {sign * simple.numerator} — if that is your batch "
                     f"size, the gradient sums over the batch where the loss takes the mean")

@@ -101,6 +101,20 @@ def test_missing_and_unknown_gradients(regression):
     assert report.passed and "unknown names ['bias']" in str(report)
 
 
+def test_the_table_names_a_shape_mistake_instead_of_nan(regression):
+    """Transposed, missing and per-sample gradients have no errors to print: the row says why."""
+    hand, loss, params = regression
+    report = check_gradients(wrong(hand, w=lambda g: g.T, b=None), loss, params)
+    assert report["w"].hand_shape == (2, 3) and report["b"].hand_shape is None
+    rows = {line.split()[0]: line for line in str(report).splitlines()[3:5]}
+    assert "hand shape (2, 3) vs (3, 2)" in rows["w"] and rows["w"].endswith("NO")
+    assert "hand gradient missing" in rows["b"] and rows["b"].endswith("NO")
+    assert "nan" not in str(report) and "()" not in str(report)
+    per_sample = check_gradients(wrong(hand, b=lambda g: np.tile(g / 6, (6, 1))), loss, params)
+    assert "hand shape (6, 2) vs (2,)" in str(per_sample)
+    assert "sum them over the batch" in per_sample["b"].hint
+
+
 def test_gradient_per_sample_not_summed(rng):
     x, y = rng.normal(size=(5, 2)), rng.normal(size=(5, 2))
     report = check_gradients(
@@ -170,7 +184,7 @@ def test_cosine_post_report_names_the_batch_size():
                              cosine_post.initialize_weights(), batch_size=len(x))
     assert report.loss_passed and not report.passed
     for check in report.parameters.values():
-        assert check.factor == pytest.approx(50, rel=1e-9)
+        assert check.factor == 50.0  # rounded: the ratio itself reads 49.999999999999986
         assert "factor N = 50 (the batch size)" in check.hint
     assert str(report).count("factor N = 50") == 1  # one shared hint line
 
