@@ -116,6 +116,7 @@ def main(argv=None):
         history = train(model, X_train, y_train, X_test, y_test,
                         epochs=3 if args.quick else EPOCHS, rng=rng)
     y_pred = nn.predict(model, X_test).argmax(axis=1)
+    report("epochs", len(history["loss"]))
     report("final_loss", history["loss"][-1])
     report("train_accuracy", nn.score(model, X_train, y_train))
     report("test_accuracy", float(np.mean(y_pred == y_test)))

@@ -93,6 +93,7 @@ def main(argv=None):
         prediction = model(x_dense).data
     truth = np.sin(x_dense)
     error = (prediction - truth).ravel()
+    report("epochs", len(losses))
     report("final_mse", final_mse)
     report("max_error", float(np.max(np.abs(error))))
     report("r2", nn.r2_score(prediction, truth))

@@ -88,6 +88,7 @@ def test_cosine_fit_follows_the_posts_own_update_rule():
 
 def test_sine_fit(tmp_path):
     numbers = run_example("sine_fit", tmp_path)
+    assert numbers["epochs"] == 800  # --quick; the README's 8000 for a full run
     assert numbers["final_mse"] < 0.05
     assert numbers["max_error"] < 0.7  # an untrained (zero) network is off by 1.0
     assert numbers["r2"] > 0.9
@@ -98,6 +99,7 @@ def test_classification(tmp_path):
     numbers = run_example("classification", tmp_path)
     assert numbers["final_loss"] < 0.69  # below chance level's log 2
     assert 0.75 < numbers["test_accuracy"] <= 1.0
+    assert numbers["linear_test_accuracy"] == pytest.approx(0.90, abs=0.005)  # the README's
     assert_images(tmp_path, "classification.png")
 
 
@@ -110,6 +112,7 @@ def test_regression(tmp_path):
 
 def test_digits_cnn(tmp_path):
     numbers = run_example("digits_cnn", tmp_path)
+    assert numbers["epochs"] == 3  # --quick; the README's 20 for a full run
     assert numbers["test_accuracy"] > 0.6  # chance is 0.1; three short epochs on 600 images
     assert numbers["misclassified"] == pytest.approx(450 * (1 - numbers["test_accuracy"]), abs=0.5)
     assert_images(tmp_path, "digits_curves.png", "digits_confusion.png", "digits_filters.png",
