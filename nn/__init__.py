@@ -12,7 +12,7 @@ from . import init
 from .module import *          # noqa: F401,F403  Module, Parameter, Sequential, ModuleList
 from .layers import *          # noqa: F401,F403  Linear, Conv2d, MaxPool2d, Flatten, Dropout
 from .batchnorm import *       # noqa: F401,F403  BatchNorm1d
-from .rnn import *             # noqa: F401,F403  RNN
+from .rnn import *             # noqa: F401,F403  RNN, LSTM, GRU
 from .activations import *     # noqa: F401,F403  Tanh, Sigmoid, ReLU, LeakyReLU, Identity, Snake
 from .mlp import *             # noqa: F401,F403  MLP
 from .serialization import *   # noqa: F401,F403  save, load

@@ -17,7 +17,7 @@ from autograd_lite.functional import as_pair
 from . import init
 from .module import Module, Parameter
 
-__all__ = ["Linear", "Conv2d", "MaxPool2d", "Flatten", "Dropout"]
+__all__ = ["Linear", "Conv2d", "MaxPool2d", "Flatten", "Dropout", "dropout"]
 
 
 def reset_weight_and_bias(weight, bias, rng=None):
@@ -129,6 +129,23 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
+def dropout(input, p=0.5, training=True, *, rng=None):
+    """Inverted dropout (PyTorch's functional.dropout): in training, zero each element with
+    probability p and scale the rest by 1/(1-p); the identity when not training or p == 0.
+
+    The mask comes from `rng` (an np.random.Generator) or the library's generator.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability p must be between 0 and 1, got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    rng = default_generator() if rng is None else rng
+    keep = rng.random(input.shape) >= p
+    return input * (keep.astype(input.dtype) / (1.0 - p))
+
+
 class Dropout(Module):
     """Inverted dropout: in training, zero each element with probability p and scale the
     rest by 1/(1-p), so eval mode (the identity) sees the same expected values.
@@ -144,13 +161,7 @@ class Dropout(Module):
         self.p, self.rng = float(p), rng
 
     def forward(self, x):
-        if not self.training or self.p == 0.0:
-            return x
-        if self.p == 1.0:
-            return x * 0.0
-        rng = default_generator() if self.rng is None else self.rng
-        keep = rng.random(x.shape) >= self.p
-        return x * (keep.astype(x.dtype) / (1.0 - self.p))
+        return dropout(x, self.p, self.training, rng=self.rng)
 
     def extra_repr(self):
         return f"p={self.p}"

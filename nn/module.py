@@ -225,6 +225,61 @@ class Module:
         fn(self)
         return self
 
+    # --- dtype and gradient switches ------------------------------------------------------
+    def to(self, *args, dtype=None, device=None, non_blocking=False):
+        """Cast every floating-point parameter, gradient and buffer to a dtype, in place.
+
+        As PyTorch's: `model.to(np.float32)`, `model.to("float32")`, `model.to(dtype=...)`,
+        `model.to(value)` (that value's dtype); a device may be named but must be "cpu".
+        Integer buffers (BatchNorm's num_batches_tracked) keep their dtype; the
+        parameters stay the same objects, so an optimizer built on them still holds them.
+        Returns the module.
+        """
+        for arg in args:
+            if isinstance(arg, (Value, np.ndarray)):
+                dtype = arg.dtype
+            elif isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "mps", "meta"):
+                device = arg
+            else:
+                dtype = arg
+        if device is not None and str(device).split(":")[0] != "cpu":
+            raise ValueError(f"{type(self).__name__}.to: nn runs on the CPU (numpy) only, "
+                             f"got device {device!r}")
+        if dtype is None:
+            return self
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"{type(self).__name__}.to: expected a dtype, a device 'cpu' or a "
+                            f"Value, got {dtype!r}") from None
+        if dtype.kind != "f":
+            raise TypeError(f"{type(self).__name__}.to only accepts floating point dtypes, but "
+                            f"got desired dtype={dtype}")
+        for module in self.modules():
+            for param in module._parameters.values():
+                if param is not None and param.dtype.kind == "f" and param.dtype != dtype:
+                    param.data = param.data.astype(dtype)
+                    if param.grad is not None:
+                        param.grad = np.asarray(param.grad).astype(dtype)
+            for name, buffer in module._buffers.items():
+                if buffer is not None and buffer.dtype.kind == "f":
+                    module._buffers[name] = buffer.astype(dtype)
+        return self
+
+    def float(self):
+        """Every floating-point parameter and buffer to float32 (`to(np.float32)`)."""
+        return self.to(np.float32)
+
+    def double(self):
+        """Every floating-point parameter and buffer to float64 (`to(np.float64)`)."""
+        return self.to(np.float64)
+
+    def requires_grad_(self, requires_grad=True):
+        """Switch gradient recording for every parameter on or off (freeze a layer); returns self."""
+        for param in self.parameters():
+            param.requires_grad = requires_grad
+        return self
+
     # --- training state -----------------------------------------------------------
     def train(self, mode=True):
         """Training mode (Dropout drops, BatchNorm uses batch statistics) for the whole tree."""

@@ -435,10 +435,10 @@ def test_rnn_second_derivatives(rng):
     assert gradgradcheck(lambda x: rnn(x)[0], [Value(rng.normal(size=(3, 1, 2)))])
 
 
-def test_rnn_third_argument_is_the_nonlinearity_not_the_layer_count():
-    assert nn.RNN(3, 4, "relu").nonlinearity == "relu"
-    with pytest.raises(TypeError, match="num_layers="):
-        nn.RNN(3, 4, 2)
+def test_rnn_third_argument_is_the_layer_count_as_in_pytorch():
+    assert nn.RNN(3, 4, 2).num_layers == 2
+    with pytest.raises(TypeError, match="nonlinearity="):
+        nn.RNN(3, 4, "relu")
 
 
 
