@@ -17,7 +17,7 @@ from .activations import *     # noqa: F401,F403  Tanh, Sigmoid, ReLU, LeakyReLU
 from .mlp import *             # noqa: F401,F403  MLP
 from .serialization import *   # noqa: F401,F403  save, load
 from .losses import *          # noqa: F401,F403  mse_loss, ..., MSELoss, ...
-from .optim import *           # noqa: F401,F403  SGD, RMSprop, Adam, AdamW
+from .optim import *           # noqa: F401,F403  SGD, RMSprop, Adagrad, Adam, AdamW
 from .lr_scheduler import *    # noqa: F401,F403  StepLR, ExponentialLR, CosineAnnealingLR, ReduceLROnPlateau
 from .training import *        # noqa: F401,F403  fit, predict, score
 

@@ -1,4 +1,4 @@
-"""Optimizers: SGD, RMSprop, Adam and AdamW, with PyTorch's names, arguments and update rules.
+"""Optimizers: SGD, RMSprop, Adagrad, Adam and AdamW, with PyTorch's names, arguments and update rules.
 
     optimizer = nn.Adam(model.parameters(), lr=1e-3)
     for epoch in range(100):
@@ -20,7 +20,11 @@ gradient at all raises a RuntimeError (PyTorch silently does nothing), since
 that almost always means `backward()` was forgotten, `zero_grad()` came in
 the wrong place, or the optimizer was built from another model's parameters
 than the one whose loss was backpropagated. Parameters whose `.grad` is None are skipped, as in PyTorch.
+
+Every optimizer takes `maximize=False` (keyword only): with True it climbs the
+objective, by negating each gradient before anything else, as PyTorch does.
 """
+import inspect
 import math
 import re
 from collections import OrderedDict
@@ -29,7 +33,7 @@ import numpy as np
 
 from autograd_lite import Value, enable_grad
 
-__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW"]
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adam", "AdamW"]
 
 
 class Optimizer:
@@ -38,7 +42,8 @@ class Optimizer:
     `params`: an iterable of `Value`s (e.g. `model.parameters()`), or of dicts
     `{"params": [...], "lr": ...}` to give groups their own hyperparameters
     (missing ones come from `defaults`). Subclasses implement
-    `_update(param, grad, state, group)`, one parameter's step.
+    `_update(param, grad, state, group)`, one parameter's step (`grad` already
+    negated when the group maximizes).
 
     `state_dict()` is flat, numbers and numpy arrays only, so `nn.save` can
     store it next to the model's:
@@ -97,16 +102,30 @@ class Optimizer:
         self._check_hyperparameters(group)
         self.param_groups.append(group)
 
+    _NON_NEGATIVE = ("lr", "eps", "weight_decay", "momentum", "dampening", "alpha", "lr_decay",
+                     "initial_accumulator_value")
+
     def _check_hyperparameters(self, group):
         """Reject impossible settings (negative learning rate, beta >= 1, ...) with a clear error."""
         name = type(self).__name__
-        for key in ("lr", "eps", "weight_decay", "momentum", "dampening", "alpha"):
-            if key in group and not group[key] >= 0:
+        for key in self._NON_NEGATIVE:
+            if key not in group:
+                continue
+            if isinstance(group[key], (bool, np.bool_)):  # a flag in a number's place: wrong order?
+                raise TypeError(f"{name}: {key} must be a number, got {group[key]!r}; the "
+                                f"arguments' order is PyTorch's ({self._order()})")
+            if not group[key] >= 0:
                 raise ValueError(f"{name}: invalid {key} {group[key]!r} (must be >= 0)")
         for i, beta in enumerate(group.get("betas", ())):
             if not 0 <= beta < 1:
                 raise ValueError(f"{name}: invalid beta parameter at index {i}: {beta!r} "
                                  f"(must be in [0, 1))")
+
+    def _order(self):
+        """The constructor's positional arguments after params, for error messages."""
+        names = [p.name for p in inspect.signature(type(self)).parameters.values()
+                 if p.kind == p.POSITIONAL_OR_KEYWORD][1:]
+        return ", ".join(names)
 
     # --- the training-loop calls ----------------------------------------------------
     def zero_grad(self, set_to_none=True):
@@ -136,7 +155,7 @@ class Optimizer:
                                        f"for a parameter of shape {p.shape}")
                 state = self.state.setdefault(p, {"step": 0})
                 state["step"] += 1
-                self._update(p, grad, state, group)
+                self._update(p, -grad if group.get("maximize") else grad, state, group)
                 updated = True
         if not updated:
             count = sum(len(group["params"]) for group in self.param_groups)
@@ -249,15 +268,18 @@ class SGD(Optimizer):
         g = g + momentum * b  if nesterov  else  b
         p = p - lr * g
 
-    Arguments after `lr` come in the order `momentum, nesterov, weight_decay`;
-    `dampening` is keyword-only, so a positional call can't set it by accident.
+    The arguments come in PyTorch's order: `SGD(params, lr=1e-3, momentum=0,
+    dampening=0, weight_decay=0, nesterov=False, *, maximize=False)`; a flag
+    passed where a number belongs (`SGD(p, 0.1, 0.9, True)`) is a TypeError.
     """
 
-    def __init__(self, params, lr, momentum=0.0, nesterov=False, weight_decay=0.0, *, dampening=0.0):
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                 nesterov=False, *, maximize=False):
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: Nesterov momentum requires a momentum > 0 and zero dampening")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      nesterov=nesterov, weight_decay=weight_decay))
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize))
 
     def _update(self, p, grad, state, group):
         if group["weight_decay"]:
@@ -287,9 +309,9 @@ class RMSprop(Optimizer):
     """
 
     def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False):
+                 centered=False, *, maximize=False):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered))
+                                      momentum=momentum, centered=centered, maximize=maximize))
 
     def _update(self, p, grad, state, group):
         if group["weight_decay"]:
@@ -314,6 +336,30 @@ class RMSprop(Optimizer):
             p.data -= group["lr"] * grad / avg
 
 
+class Adagrad(Optimizer):
+    """Adagrad: each element's step shrinks with the sum of its squared gradients so far.
+
+        g = grad + weight_decay * p
+        s = s + g²                             (s starts at initial_accumulator_value)
+        p = p - lr / (1 + (t - 1) * lr_decay) * g / (sqrt(s) + eps)
+    """
+
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
+                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False):
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value,
+                                      eps=eps, maximize=maximize))
+
+    def _update(self, p, grad, state, group):
+        if group["weight_decay"]:
+            grad = grad + group["weight_decay"] * p.data
+        if "sum" not in state:
+            state["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
+        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        state["sum"] += grad * grad
+        p.data -= clr * grad / (np.sqrt(state["sum"]) + group["eps"])
+
+
 class Adam(Optimizer):
     """Adam: momentum on the gradient and on its square, with bias correction (Kingma & Ba).
 
@@ -326,9 +372,10 @@ class Adam(Optimizer):
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False):
+                 amsgrad=False, *, maximize=False):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay, amsgrad=amsgrad))
+                                      weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize))
 
     def _update(self, p, grad, state, group):
         if group["weight_decay"]:
@@ -362,9 +409,9 @@ class AdamW(Adam):
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False):
+                 amsgrad=False, *, maximize=False):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad)
+                         amsgrad=amsgrad, maximize=maximize)
 
     def _update(self, p, grad, state, group):
         if group["weight_decay"]:

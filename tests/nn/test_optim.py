@@ -336,8 +336,13 @@ def test_random_settings_match_torch(case, seed):
     np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
-def test_sgd_positional_order_is_momentum_nesterov_weight_decay():
+def test_sgd_positional_order_is_pytorchs():
     p = Value(np.ones(2))
-    group = nn.SGD([p], 0.1, 0.9, True, 0.01).param_groups[0]
-    assert (group["momentum"], group["nesterov"], group["weight_decay"], group["dampening"]) == (
-        0.9, True, 0.01, 0.0)
+    group = nn.SGD([p], 0.1, 0.9, 0.5, 0.01).param_groups[0]  # dampening third, as in PyTorch
+    assert (group["momentum"], group["dampening"], group["weight_decay"], group["nesterov"]) == (
+        0.9, 0.5, 0.01, False)
+    assert nn.SGD([p]).param_groups[0]["lr"] == 1e-3
+    with pytest.raises(TypeError, match=r"SGD: dampening must be a number, got True; the "
+                                        r"arguments' order is PyTorch's \(lr, momentum, "
+                                        r"dampening, weight_decay, nesterov\)"):
+        nn.SGD([p], 0.1, 0.9, True, 0.01)  # the old order (momentum, nesterov, weight_decay)
