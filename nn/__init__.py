@@ -16,6 +16,8 @@ from .rnn import *             # noqa: F401,F403  RNN, LSTM, GRU
 from .activations import *     # noqa: F401,F403  Tanh, Sigmoid, ReLU, LeakyReLU, Identity, Snake
 from .mlp import *             # noqa: F401,F403  MLP
 from .serialization import *   # noqa: F401,F403  save, load
+from .torch_bridge import *    # noqa: F401,F403  to_torch, from_torch
+from .onnx_export import *     # noqa: F401,F403  export_onnx
 from .losses import *          # noqa: F401,F403  mse_loss, ..., MSELoss, ...
 from .optim import *           # noqa: F401,F403  SGD, RMSprop, Adagrad, Adam, AdamW
 from .lr_scheduler import *    # noqa: F401,F403  StepLR, ExponentialLR, CosineAnnealingLR, ReduceLROnPlateau
