@@ -8,8 +8,8 @@
 
 The layers, bottom to top (each module imports only those below it):
 grad_mode, anomaly, scopes, versions -> value (the type, `apply`) -> ops (the
-op table) -> backprop (backward, grad) -> functional -> tools (numerical,
-hand_gradients, graph_picture, gradient_plot).
+op table) -> backprop (backward, grad) -> functional -> numpy_api (numpy's functions
+on values) -> tools (numerical, hand_gradients, graph_picture, gradient_plot, func).
 """
 from .anomaly import AnomalyError, detect_anomaly
 from .backprop import backward, grad
@@ -20,9 +20,11 @@ from .gradient_plot import plot_gradient_flow
 from .graph_picture import draw_graph, save_graph
 from .hand_gradients import GradientReport, check_gradients
 from .numerical import GradcheckError, gradcheck, gradgradcheck, numerical_grad
+from . import numpy_api  # noqa: F401  numpy's own functions on values: np.tanh(v), np.dot(W, v)
 from .scopes import scope
 from .seeding import default_generator, manual_seed
 from .value import Value
+from . import func  # function transforms (torch.func): func.grad, func.jacrev ...
 
 __version__ = "0.1.0"
 
