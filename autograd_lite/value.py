@@ -8,7 +8,8 @@ records in reverse (see backprop.py).
 
 This module is the bottom of the engine and imports nothing above it. It knows
 the primitives by name only: `PRIMITIVES` is the op table, filled in by ops.py
-as each entry is defined, and `backward_walk` is filled in by backprop.py.
+as each entry is defined; `backward_walk` and `numpy_dispatch` are filled in by
+backprop.py and numpy_api.py.
 """
 import builtins
 import numbers
@@ -19,8 +20,9 @@ from . import anomaly, versions
 from .grad_mode import _state as _grad_mode
 from .scopes import _state as _scopes
 
-PRIMITIVES = {}       # op name -> Primitive (ops.py adds every entry)
-backward_walk = None  # backprop.backward (set by backprop.py)
+PRIMITIVES = {}        # op name -> Primitive (ops.py adds every entry)
+backward_walk = None   # backprop.backward (set by backprop.py)
+numpy_dispatch = None  # numpy_api.dispatch: numpy's functions on values (set by numpy_api.py)
 
 
 class Primitive:
@@ -154,7 +156,6 @@ class Value:
 
     __slots__ = ("_data", "_grad", "_requires_grad", "name", "retains_grad", "scope", "_record",
                  "_number", "_array_version", "_site", "__weakref__")
-    __array_ufunc__ = None  # numpy defers to our reflected operators: array * Value -> Value
     __hash__ = object.__hash__  # == is elementwise, identity is the hash
 
     def __init__(self, data, requires_grad=True, dtype=None, name=None):
@@ -315,6 +316,13 @@ class Value:
                 "autograd_lite.stack(...) to join values and keep their gradients")
         return np.array(self._data, dtype=dtype, copy=copy)
 
+    # --- numpy's functions and ufuncs run as ops (numpy_api.py): np.tanh(v), array * v ------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return numpy_dispatch(ufunc if method == "__call__" else (ufunc, method), inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return numpy_dispatch(func, args, kwargs)
+
     # --- gradients --------------------------------------------------------------
     def backward(self, grad=None, retain_graph=False, create_graph=False):
         """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad."""
@@ -363,11 +371,11 @@ class Value:
 
     def __getitem__(self, index): return apply("getitem", self, index=as_index(index))
 
-    # in place: `v += x` changes v under no_grad() (see _change_in_place)
-    def __iadd__(self, other): return _change_in_place(self, other, np.add, "+=")
-    def __isub__(self, other): return _change_in_place(self, other, np.subtract, "-=")
-    def __imul__(self, other): return _change_in_place(self, other, np.multiply, "*=")
-    def __itruediv__(self, other): return _change_in_place(self, other, np.true_divide, "/=")
+    # in place: `v += x` changes v itself under no_grad() (see versions.change_in_place)
+    def __iadd__(self, o): return versions.change_in_place(self, o, np.add, "+=") if isinstance(o, _OPERANDS) else NotImplemented
+    def __isub__(self, o): return versions.change_in_place(self, o, np.subtract, "-=") if isinstance(o, _OPERANDS) else NotImplemented
+    def __imul__(self, o): return versions.change_in_place(self, o, np.multiply, "*=") if isinstance(o, _OPERANDS) else NotImplemented
+    def __itruediv__(self, o): return versions.change_in_place(self, o, np.true_divide, "/=") if isinstance(o, _OPERANDS) else NotImplemented
 
     # --- elementwise functions --------------------------------------------------
     def exp(self): return apply("exp", self)
@@ -428,35 +436,3 @@ _OPERANDS = (Value, float, int, np.ndarray, np.generic, numbers.Number, list, tu
 def _raw(x):
     """The numpy data behind `x` (a `Value`, an array or a number)."""
     return x._data if isinstance(x, Value) else x
-
-
-def _change_in_place(value, other, ufunc, symbol):
-    """`v += x` (and `-= *= /=`): under `no_grad()`, or when neither side requires grad, `v`
-    itself changes and its version moves (`with no_grad(): p -= lr * p.grad` updates the
-    parameter, as in PyTorch); a view gets a new array rather than change what it views.
-    While recording, Python's fallback makes `v = v + x` (micrograd's `total += term`),
-    except for a leaf with a gradient (a parameter), which it would leave unchanged: that raises.
-    """
-    if not isinstance(other, _OPERANDS):
-        return NotImplemented
-    if _grad_mode.enabled and (value._requires_grad or getattr(other, "requires_grad", False)):
-        if value._record is None and value._requires_grad and value._grad is not None:
-            raise RuntimeError(
-                f"{symbol}: an in-place change of a leaf that requires grad and has a "
-                f"gradient (a parameter, shape {value.shape}) while gradients are recorded "
-                f"would leave the parameter unchanged; update it under "
-                f"`with no_grad():` (as in PyTorch) or through `.data` (`p.data -= ...`)")
-        return NotImplemented
-    array = value._data
-    owned = array.base is None and array.flags.writeable
-    target = array if owned else np.empty_like(array)
-    try:
-        ufunc(array, _raw(other), out=target)  # numpy's in-place rules: v's shape and dtype
-    except (ValueError, TypeError) as error:  # a broadcast that would grow v, a bad cast
-        given = np.asarray(_raw(other))
-        kind = ValueError if isinstance(error, ValueError) else TypeError  # (not numpy's subclasses)
-        raise kind(f"{symbol}: cannot change a value of shape {value.shape} and dtype "
-                          f"{value.dtype} in place with shape {given.shape} and dtype "
-                          f"{given.dtype}: {error}") from None
-    value.data = target  # a new version (and, for a new array, no longer shared)
-    return value

@@ -13,9 +13,14 @@ The rules, all of them:
    (`latest_change`): then its output and each input must not have changed since
    the op's number, or the gradient would mix old and new data.
 Writing single elements (`v.data[0] = 1`) is not seen, as with PyTorch's `.data`.
+`v += x` (and -= *= /=) is a change too when nothing is recorded (`change_in_place`).
 """
 import itertools
 import threading
+
+import numpy as np
+
+from .grad_mode import _state as _grad_mode
 
 next_number = itertools.count().__next__
 latest_change = -1   # the number of the latest change to any array
@@ -97,3 +102,31 @@ def _changed_error(node, which, changed):
         f"{which} ({label}, shape {changed.shape}) was changed after the op ran (it is now "
         f"at version {count(changed)}). Change .data only after backward() has used the "
         f"graph (e.g. optimizer.step() after loss.backward()), or run a new forward pass.")
+
+
+def change_in_place(value, other, ufunc, symbol):
+    """`v += x`: under `no_grad()`, or when neither side requires grad, `v` itself changes (so
+    `with no_grad(): p -= lr * p.grad` updates the parameter, as in PyTorch); a view gets a
+    new array rather than change what it views. While recording, Python's fallback makes
+    `v = v + x` (micrograd's `total += term`), except for a leaf with a gradient (a
+    parameter), which that would leave unchanged: it raises."""
+    if _grad_mode.enabled and (value._requires_grad or getattr(other, "requires_grad", False)):
+        if value._record is None and value._requires_grad and value._grad is not None:
+            raise RuntimeError(
+                f"{symbol}: an in-place change of a leaf that requires grad and has a gradient "
+                f"(a parameter, shape {value.shape}) while gradients are recorded would leave the "
+                f"parameter unchanged; update it under `with no_grad():` (as in PyTorch) or "
+                f"through `.data` (`p.data -= ...`)")
+        return NotImplemented
+    array, given = value._data, getattr(other, "_data", other)
+    target = array if array.base is None and array.flags.writeable else np.empty_like(array)
+    try:
+        ufunc(array, given, out=target)  # numpy's in-place rules: v's shape and dtype
+    except (ValueError, TypeError) as error:  # a broadcast that would grow v, a bad cast
+        kind = ValueError if isinstance(error, ValueError) else TypeError  # (not numpy's subclasses)
+        given = np.asarray(given)
+        raise kind(f"{symbol}: cannot change a value of shape {value.shape} and dtype "
+                   f"{value.dtype} in place with shape {given.shape} and dtype {given.dtype}: "
+                   f"{error}") from None
+    value.data = target  # a change: a new version (and, for a new array, no longer shared)
+    return value
