@@ -16,6 +16,11 @@ minimum = ops.minimum            # elementwise min
 log_softmax = ops.log_softmax    # x - logsumexp(x) along `axis` (default -1), stable for any logits
 
 
+def _shape(x):
+    """x's shape, read from a value or an array directly (np.shape would go through numpy_api)."""
+    return x.shape if isinstance(x, (Value, np.ndarray)) else np.shape(x)
+
+
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along `axis`, computed stably through log_softmax."""
     return ops.exp(log_softmax(x, axis=axis))
@@ -49,17 +54,17 @@ def linear(x, weight, bias=None):
     weight is (out_features, in_features); bias broadcasts to the output (..., out_features)
     and may not enlarge it (its gradient is summed back over the output's shape).
     """
-    if np.ndim(weight) != 2:
+    if len(_shape(weight)) != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), "
-                         f"got shape {np.shape(weight)}")
+                         f"got shape {_shape(weight)}")
     if bias is None:
         return ops.linear(x, weight)
-    if np.ndim(bias) > 1:  # a 1-D bias either fits the output or fails in the forward
-        out_shape = np.shape(x)[:-1] + np.shape(weight)[:1]
-        if np.broadcast_shapes(np.shape(bias), out_shape) != out_shape:
-            raise ValueError(f"linear: bias of shape {np.shape(bias)} does not broadcast to the "
-                             f"output shape {out_shape} (input {np.shape(x)}, weight "
-                             f"{np.shape(weight)})")
+    if len(_shape(bias)) > 1:  # a 1-D bias either fits the output or fails in the forward
+        out_shape = _shape(x)[:-1] + _shape(weight)[:1]
+        if np.broadcast_shapes(_shape(bias), out_shape) != out_shape:
+            raise ValueError(f"linear: bias of shape {_shape(bias)} does not broadcast to the "
+                             f"output shape {out_shape} (input {_shape(x)}, weight "
+                             f"{_shape(weight)})")
     return ops.linear(x, weight, bias)
 
 
@@ -80,8 +85,8 @@ def as_pair(x, what, smallest=None):
 
 
 def _check_4d(op, name, x):
-    if np.ndim(x) != 4:
-        raise ValueError(f"{op}: {name} must be 4-D (N, C, H, W), got shape {np.shape(x)}")
+    if len(_shape(x)) != 4:
+        raise ValueError(f"{op}: {name} must be 4-D (N, C, H, W), got shape {_shape(x)}")
 
 
 def conv2d(x, w, b=None, stride=1, padding=0):
@@ -95,12 +100,12 @@ def conv2d(x, w, b=None, stride=1, padding=0):
     stride = as_pair(stride, "conv2d: stride", smallest=1)
     ph, pw = as_pair(padding, "conv2d: padding", smallest=0)
     n, c, h, wd = x.shape
-    o, wc, kh, kw = np.shape(w)
+    o, wc, kh, kw = _shape(w)
     if wc != c:
         raise ValueError(f"conv2d: input has {c} channels (shape {x.shape}) but weight expects "
-                         f"{wc} (shape {np.shape(w)})")
-    if b is not None and np.shape(b) != (o,):
-        raise ValueError(f"conv2d: bias must have shape ({o},), got {np.shape(b)}")
+                         f"{wc} (shape {_shape(w)})")
+    if b is not None and _shape(b) != (o,):
+        raise ValueError(f"conv2d: bias must have shape ({o},), got {_shape(b)}")
     if h + 2 * ph < kh or wd + 2 * pw < kw:
         raise ValueError(f"conv2d: kernel {kh}x{kw} is larger than the padded input "
                          f"{h + 2 * ph}x{wd + 2 * pw} (input shape {x.shape})")
