@@ -1,4 +1,4 @@
-"""Issue 7: how fast could a traced step be? Workloads 1-3 replayed without the eager engine.
+"""How fast could a traced step be? Workloads 1-3 replayed without the eager engine.
 
     python benchmarks/replay_bound.py [--workloads 1,2,3] [--rounds 7] [--epochs 500]
 

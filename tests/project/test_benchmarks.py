@@ -59,7 +59,7 @@ def test_peak_memory_is_measured_for_workloads_4_and_5(quick_report):
 def test_markdown_has_the_tables_and_a_verdict_per_target(quick_report):
     text = run.markdown(quick_report)
     assert "| 4 | ours/numpy ≤ 1.1 |" in text and "Scaling of workload 4" in text
-    assert "Version-counter check (issue 9)" in text
+    assert "Version-counter check, workload 8" in text
     verdicts = [line for line in text.splitlines() if line.endswith(("PASS |", "MISS |"))]
     assert len(verdicts) == 2  # workload 4's time and memory: numpy is the only baseline here
 
