@@ -12,9 +12,10 @@ in each engine:
    PyTorch's names, and a CNN written in plain PyTorch loads them with
    `load_state_dict(safetensors.torch.load_file(...))`.
 
-Prints the accuracy in each (all equal) and the largest difference between
-the engines' class scores (float32 in ONNX Runtime: about 1e-6; float64 in
-PyTorch: about 1e-15). Needs the `export` extra and PyTorch.
+Prints the accuracy in each (all equal; 98.0 % after the full 20 epochs) and
+the largest difference between the engines' class scores: ONNX Runtime computes
+in float32 (1.1e-5 on scores up to 24), PyTorch in float64 (0 here: at most
+round-off). Needs the `export` extra (onnx, onnxruntime, safetensors) and PyTorch.
 
     python examples/export_model.py [--out out/] [--quick] [--seed 0]
 """
