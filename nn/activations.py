@@ -3,11 +3,56 @@
 Each is one engine op (or a short formula of them): the module adds only a
 name and a place in the model's tree.
 """
+import math
+import warnings
+
 import numpy as np
+
+
+from autograd_lite import Value, log_softmax as _log_softmax, softmax as _softmax, stack, where
 
 from .module import Module, Parameter
 
-__all__ = ["Tanh", "Sigmoid", "ReLU", "LeakyReLU", "Identity", "Snake"]
+__all__ = ["Tanh", "Sigmoid", "ReLU", "LeakyReLU", "Identity", "Snake", "softplus", "softmax",
+           "log_softmax"]
+
+
+def _softmax_dim(name, ndim, dim):
+    """`dim`, or PyTorch's legacy implicit choice (0 for 0-, 1- and 3-D inputs, else 1) with
+    PyTorch's warning: pass dim= explicitly."""
+    if dim is not None:
+        return dim
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated (in PyTorch too). "
+                  f"Change the call to include dim=X as an argument.", stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def log_softmax(input, dim=None):
+    """x - logsumexp(x) along `dim` (PyTorch's functional.log_softmax), stable for any x."""
+    input = input if isinstance(input, Value) else Value(input, requires_grad=False)
+    return _log_softmax(input, axis=_softmax_dim("log_softmax", input.ndim, dim))
+
+
+def softmax(input, dim=None):
+    """exp(x) / sum(exp(x)) along `dim` (PyTorch's functional.softmax), via log_softmax."""
+    input = input if isinstance(input, Value) else Value(input, requires_grad=False)
+    return _softmax(input, axis=_softmax_dim("softmax", input.ndim, dim))
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta * x)) / beta, PyTorch's functional.softplus: x itself where
+    beta * x > threshold (there the two agree to rounding, and the gradient is exactly 1).
+
+    Computed as logsumexp([0, beta * x]) / beta: no overflow for any x, and the
+    gradient, sigmoid(beta * x), is exact everywhere (0.5 at 0).
+    """
+    input = input if isinstance(input, Value) else Value(input, requires_grad=False)
+    scaled = input * beta if beta != 1 else input
+    out = stack([np.zeros(input.shape, dtype=input.dtype), scaled]).logsumexp(axis=0)
+    out = out / beta if beta != 1 else out
+    if math.isinf(threshold):
+        return out
+    return where(scaled.data > threshold, input, out)
 
 
 class Tanh(Module):

@@ -1,59 +1,51 @@
 """Loss functions, as functions (`nn.mse_loss`) and as modules (`nn.MSELoss()`), with PyTorch's names.
 
 Each loss is engine operations, so its gradient comes from the engine's op
-table: `mse_loss`, `binary_cross_entropy`, `binary_cross_entropy_with_logits`
-and `cross_entropy` are one primitive each (as PyTorch runs each as one
-kernel), `l1_loss` a composition. This file checks the arguments. Each takes
-`reduction="mean"` (average over elements; over samples for cross-entropy),
-`"sum"` or `"none"` (one loss per element / sample).
+table. This file checks the arguments. Each takes `reduction="mean"` (average
+over elements), `"sum"` or `"none"` (one loss per element); the class-index
+losses (`cross_entropy`, `nll_loss`, in classification.py) average over samples,
+weighted when given class weights, and `kl_div` also takes "batchmean".
+
+`mse_loss`, `binary_cross_entropy`, `binary_cross_entropy_with_logits` and
+`cross_entropy` are one primitive each in their plain form (as PyTorch runs
+each as one kernel); an option (a weight, a pos_weight, ...) switches to the
+same formula composed from engine ops.
 
 Numerical stability is part of the formulas, not an afterthought:
-- `cross_entropy` goes through `log_softmax` (log-sum-exp), never log(softmax);
 - `binary_cross_entropy_with_logits` is softplus(x) - x*y with softplus computed
   as a log-sum-exp, i.e. max(x, 0) + log(1 + exp(-|x|)) - x*y;
 - `binary_cross_entropy` clamps each log at -100, as PyTorch does, so a
   saturated sigmoid (probability exactly 0 or 1) gives a finite loss and a
-  zero gradient instead of inf or NaN.
+  zero gradient instead of inf or NaN;
+- `cross_entropy` goes through `log_softmax` (log-sum-exp), never log(softmax).
 
 Targets may be numpy arrays, lists or `Value`s. A numpy target is converted
 to the input's dtype, so a float32 model stays float32. Shapes must match
 exactly: PyTorch only warns when (N, 1) outputs meet (N,) targets and then
 broadcasts them to (N, N), a classic silent bug; here it is a ValueError.
 """
+import inspect
+import warnings
+
 import numpy as np
 
-from autograd_lite import Value, ops, scope
+from autograd_lite import Value, ops, scope, where
 
+from .activations import softplus
+from .classification import cross_entropy, nll_loss
 from .module import Module
+from .reductions import REDUCTIONS, as_value, check_reduction, reduce
 
-__all__ = ["mse_loss", "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-           "cross_entropy", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
-           "CrossEntropyLoss"]
-
-REDUCTIONS = ("mean", "sum", "none")
-
-
-def _check_reduction(name, reduction):
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"{name}: unknown reduction {reduction!r}; use 'mean', 'sum' or 'none'")
-
-
-def _reduce(losses, reduction):
-    if reduction == "mean":
-        return losses.mean()
-    if reduction == "sum":
-        return losses.sum()
-    return losses
-
-
-def _as_value(x):
-    return x if isinstance(x, Value) else Value(x, requires_grad=False)
+__all__ = ["mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "kl_div",
+           "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss",
+           "CrossEntropyLoss", "NLLLoss", "KLDivLoss"]
 
 
 def _inputs(name, input, target, reduction):
     """Check the reduction, wrap the input, convert the target, and insist on equal shapes."""
-    _check_reduction(name, reduction)
-    input = _as_value(input)
+    check_reduction(name, reduction)
+    input = as_value(input)
     if not isinstance(target, Value):
         target = np.asarray(target, dtype=input.dtype)
     if np.shape(target) != input.shape:
@@ -65,6 +57,24 @@ def _inputs(name, input, target, reduction):
     return input, target
 
 
+def _elementwise_weight(name, what, weight, input):
+    """A weight that broadcasts to the input's shape (a Value, or a numpy array or list, made
+    the input's dtype), or None."""
+    if weight is None:
+        return None
+    shape = input.shape
+    if not isinstance(weight, Value):
+        weight = np.asarray(weight, dtype=input.dtype)
+    try:
+        broadcast = np.broadcast_shapes(np.shape(weight), shape)
+    except ValueError:
+        broadcast = None
+    if broadcast != shape:
+        raise ValueError(f"{name}: {what} of shape {np.shape(weight)} does not broadcast to the "
+                         f"input's shape {shape}")
+    return weight
+
+
 def mse_loss(input, target, reduction="mean"):
     """Mean squared error: (input - target)² averaged (or summed) over all elements."""
     input, target = _inputs("mse_loss", input, target, reduction)
@@ -74,13 +84,40 @@ def mse_loss(input, target, reduction="mean"):
 def l1_loss(input, target, reduction="mean"):
     """Mean absolute error: |input - target| averaged (or summed) over all elements."""
     input, target = _inputs("l1_loss", input, target, reduction)
-    return _reduce((input - target).abs(), reduction)
+    return reduce((input - target).abs(), reduction)
 
 
-def binary_cross_entropy(input, target, reduction="mean"):
+def _huber(diff, delta):
+    """0.5 d² where |d| < delta, else delta * (|d| - 0.5 delta): quadratic near 0, then linear."""
+    size = diff.abs()
+    return where(size.data < delta, 0.5 * diff * diff, delta * (size - 0.5 * delta))
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """0.5 d² where |d| < delta, else delta * (|d| - 0.5 delta), d = input - target (PyTorch's)."""
+    input, target = _inputs("huber_loss", input, target, reduction)
+    if not delta > 0:
+        raise ValueError(f"huber_loss does not support non-positive values for delta, got {delta}")
+    return reduce(_huber(input - target, delta), reduction)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """0.5 d² / beta where |d| < beta, else |d| - 0.5 beta (PyTorch's): the Huber loss / beta.
+
+    beta = 0 is the L1 loss.
+    """
+    input, target = _inputs("smooth_l1_loss", input, target, reduction)
+    if not beta >= 0:
+        raise ValueError(f"smooth_l1_loss does not support negative values for beta, got {beta}")
+    diff = input - target
+    return reduce(diff.abs() if beta == 0 else _huber(diff, beta) / beta, reduction)
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """-(y·log p + (1 - y)·log(1 - p)) for probabilities p in [0, 1] (e.g. after a sigmoid).
 
     Each log is clamped at -100 like PyTorch's, so p = 0 or 1 gives no inf/NaN.
+    `weight` (broadcast to the input's shape) scales each element's loss.
     For raw scores (logits) use `binary_cross_entropy_with_logits`, which is
     both more accurate and more stable.
     """
@@ -95,7 +132,10 @@ def binary_cross_entropy(input, target, reduction="mean"):
         raise ValueError(f"binary_cross_entropy: target must be in [0, 1] (labels 0/1 or "
                          f"probabilities), got {_value_range(target_data)}; labels -1/+1 map "
                          f"to 0/1 with (y + 1) / 2")
-    return ops.binary_cross_entropy(input, target, reduction=reduction)
+    weight = _elementwise_weight("binary_cross_entropy", "weight", weight, input)
+    if weight is None:
+        return ops.binary_cross_entropy(input, target, reduction=reduction)
+    return reduce(ops.binary_cross_entropy(input, target, reduction="none") * weight, reduction)
 
 
 def _value_range(array):
@@ -106,64 +146,89 @@ def _value_range(array):
     return text + (f" and {nans} NaN" if nans and finite.size else f" NaN" if nans else "")
 
 
-def binary_cross_entropy_with_logits(input, target, reduction="mean"):
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
+                                     pos_weight=None):
     """Binary cross-entropy of sigmoid(input) computed from the logits directly.
 
     loss = softplus(x) - x·y, with softplus(x) = log(1 + exp(x)) computed as
     logsumexp([0, x]) = max(x, 0) + log(1 + exp(-|x|)): no overflow for any x,
     and the gradient is exactly sigmoid(x) - y (also at x = 0).
+    `pos_weight` (broadcast along the last axis, one per class) scales the
+    positive term: loss = (1 - y)·x + (1 + (pos_weight - 1)·y)·softplus(-x);
+    `weight` scales each element's loss.
     """
-    input, target = _inputs("binary_cross_entropy_with_logits", input, target, reduction)
-    return ops.binary_cross_entropy_with_logits(input, target, reduction=reduction)
+    name = "binary_cross_entropy_with_logits"
+    input, target = _inputs(name, input, target, reduction)
+    weight = _elementwise_weight(name, "weight", weight, input)
+    pos_weight = _elementwise_weight(name, "pos_weight", pos_weight, input)
+    if pos_weight is None and weight is None:
+        return ops.binary_cross_entropy_with_logits(input, target, reduction=reduction)
+    if pos_weight is None:
+        losses = ops.binary_cross_entropy_with_logits(input, target, reduction="none")
+    else:
+        log_weight = 1 + (pos_weight - 1) * target
+        losses = (1 - target) * input + log_weight * softplus(-input, threshold=np.inf)
+    return reduce(losses if weight is None else losses * weight, reduction)
 
 
-def _labels(name, labels, n, num_classes):
-    """Integer class labels of shape (n,), each in [0, num_classes)."""
-    array = labels.data if isinstance(labels, Value) else np.asarray(labels)
-    if array.dtype.kind not in "iu":
-        raise TypeError(
-            f"{name}: labels must be integer class indices, got dtype {array.dtype}; "
-            f"convert them with labels.astype(int) (one-hot targets: labels.argmax(axis=1))")
-    if array.shape != (n,):
-        raise ValueError(f"{name}: logits of shape ({n}, {num_classes}) need labels of shape "
-                         f"({n},), got {array.shape}")
-    if n and (array.min() < 0 or array.max() >= num_classes):
-        bad = array[(array < 0) | (array >= num_classes)][0]
-        raise IndexError(f"{name}: label {bad} is out of range for {num_classes} classes "
-                         f"(labels must be in [0, {num_classes}))"
-                         + ("; PyTorch's ignore_index=-100 is not supported here: drop "
-                            "those samples instead" if bad == -100 else ""))
-    return array
+def kl_div(input, target, reduction="mean", log_target=False):
+    """Kullback-Leibler divergence of the log-probabilities `input` from `target` (PyTorch's).
 
-
-def cross_entropy(input, target, reduction="mean"):
-    """Softmax cross-entropy of logits (N, C) against integer class labels (N,).
-
-    loss_i = -log_softmax(logits_i)[label_i] = logsumexp(logits_i) - logits_i[label_i];
-    "mean" averages over the N samples.
+    Per element: target * (log target - input), 0 where target is 0; with
+    `log_target=True` the target is given as log-probabilities: exp(t) * (t - input).
+    `reduction="batchmean"` (sum / batch size) is the divergence itself; "mean"
+    (sum / number of elements, PyTorch's default) warns, as PyTorch does.
     """
-    _check_reduction("cross_entropy", reduction)
-    input = _as_value(input)
-    if input.ndim != 2:
-        raise ValueError(f"cross_entropy: logits must be 2-D (N, C), got shape {input.shape}"
-                         + ("; for one sample use logits.reshape(1, -1)" if input.ndim == 1 else ""))
-    n, num_classes = input.shape
-    labels = _labels("cross_entropy", target, n, num_classes)
-    return ops.cross_entropy(input, labels=labels, reduction=reduction)
+    if reduction not in REDUCTIONS + ("batchmean",):
+        raise ValueError(f"kl_div: unknown reduction {reduction!r}; use 'batchmean', 'mean', "
+                         f"'sum' or 'none'")
+    input, target = _inputs("kl_div", input, target, "sum" if reduction == "batchmean" else reduction)
+    if log_target:
+        losses = ops.exp(target) * (target - input)
+    else:
+        positive = np.asarray(target.data if isinstance(target, Value) else target) > 0
+        safe_log = ops.log(where(positive, target, 1.0))  # log 1 = 0 where the target is 0
+        losses = target * safe_log - target * input
+    if reduction == "mean":
+        warnings.warn("kl_div: reduction 'mean' divides the total loss by both the batch size "
+                      "and the support size; 'batchmean' divides only by the batch size, and "
+                      "aligns with the KL divergence's definition", stacklevel=2)
+    if reduction == "batchmean":
+        return losses.sum() / (input.shape[0] if input.ndim else 1)
+    return reduce(losses, reduction)
 
 
+# --- the losses as modules --------------------------------------------------------------
 class _Loss(Module):
-    """A loss as a module: `LossClass(reduction)(input, target)` calls the loss function."""
+    """A loss as a module: `LossClass(...)(input, target)` calls the loss function.
+
+    Options other than `reduction` (delta, weight, ...) are passed on as keywords;
+    a `weight` or `pos_weight` array is registered as a buffer, as PyTorch does, so
+    it appears in the state dict and moves with `.to(dtype)`.
+    """
 
     function = None  # set by each subclass
+    _buffer_options = ("weight", "pos_weight")
+    _reductions = REDUCTIONS
 
-    def __init__(self, reduction="mean"):
+    def __init__(self, reduction="mean", **options):
         super().__init__()
-        _check_reduction(type(self).__name__, reduction)
+        if reduction not in self._reductions:
+            check_reduction(type(self).__name__, reduction)
         self.reduction = reduction
+        self._options = {}
+        for key, value in options.items():
+            if key in self._buffer_options and value is not None:
+                self.register_buffer(key, value)
+            else:
+                self._options[key] = value
+
+    def _all_options(self):
+        buffers = {key: self._buffers[key] for key in self._buffer_options if key in self._buffers}
+        return {**self._options, **buffers}
 
     def forward(self, input, target):
-        return type(self).function(input, target, reduction=self.reduction)
+        return type(self).function(input, target, reduction=self.reduction, **self._all_options())
 
     def __call__(self, input, target):
         # Module.__call__ would turn a numpy target into a float Value; class
@@ -172,7 +237,12 @@ class _Loss(Module):
             return self.forward(input, target)
 
     def extra_repr(self):
-        return f"reduction={self.reduction!r}"
+        """The reduction and every option set to other than its default."""
+        defaults = inspect.signature(type(self)).parameters
+        shown = [f"reduction={self.reduction!r}"]
+        shown += [f"{key}={value!r}" for key, value in self._options.items()
+                  if key not in defaults or value != defaults[key].default]
+        return ", ".join(shown)
 
 
 class MSELoss(_Loss):
@@ -185,16 +255,70 @@ class L1Loss(_Loss):
     function = staticmethod(l1_loss)
 
 
+class HuberLoss(_Loss):
+    """Module form of `huber_loss`: `HuberLoss(reduction="mean", delta=1.0)`."""
+    function = staticmethod(huber_loss)
+
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__(reduction, delta=delta)
+
+
+class SmoothL1Loss(_Loss):
+    """Module form of `smooth_l1_loss`: `SmoothL1Loss(reduction="mean", beta=1.0)`."""
+    function = staticmethod(smooth_l1_loss)
+
+    def __init__(self, reduction="mean", beta=1.0):
+        super().__init__(reduction, beta=beta)
+
+
 class BCELoss(_Loss):
-    """Module form of `binary_cross_entropy` (inputs are probabilities)."""
+    """Module form of `binary_cross_entropy` (inputs are probabilities): `BCELoss(weight=None,
+    reduction="mean")`; a string first argument is taken as the reduction, as before."""
     function = staticmethod(binary_cross_entropy)
+
+    def __init__(self, weight=None, reduction="mean"):
+        if isinstance(weight, str):
+            weight, reduction = None, weight
+        super().__init__(reduction, weight=weight)
 
 
 class BCEWithLogitsLoss(_Loss):
-    """Module form of `binary_cross_entropy_with_logits` (inputs are logits)."""
+    """Module form of `binary_cross_entropy_with_logits` (inputs are logits):
+    `BCEWithLogitsLoss(weight=None, reduction="mean", pos_weight=None)`."""
     function = staticmethod(binary_cross_entropy_with_logits)
+
+    def __init__(self, weight=None, reduction="mean", pos_weight=None):
+        if isinstance(weight, str):
+            weight, reduction = None, weight
+        super().__init__(reduction, weight=weight, pos_weight=pos_weight)
 
 
 class CrossEntropyLoss(_Loss):
-    """Module form of `cross_entropy` (logits (N, C), integer labels (N,))."""
+    """Module form of `cross_entropy`: `CrossEntropyLoss(weight=None, ignore_index=-100,
+    reduction="mean", label_smoothing=0.0)`."""
     function = staticmethod(cross_entropy)
+
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+        if isinstance(weight, str):
+            weight, reduction = None, weight
+        super().__init__(reduction, weight=weight, ignore_index=ignore_index,
+                         label_smoothing=label_smoothing)
+
+
+class NLLLoss(_Loss):
+    """Module form of `nll_loss`: `NLLLoss(weight=None, ignore_index=-100, reduction="mean")`."""
+    function = staticmethod(nll_loss)
+
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
+        if isinstance(weight, str):
+            weight, reduction = None, weight
+        super().__init__(reduction, weight=weight, ignore_index=ignore_index)
+
+
+class KLDivLoss(_Loss):
+    """Module form of `kl_div`: `KLDivLoss(reduction="mean", log_target=False)`."""
+    function = staticmethod(kl_div)
+    _reductions = REDUCTIONS + ("batchmean",)
+
+    def __init__(self, reduction="mean", log_target=False):
+        super().__init__(reduction, log_target=log_target)

@@ -177,7 +177,8 @@ def test_cross_entropy_errors():
         nn.cross_entropy(logits, np.array([0, 4, 1]))
     with pytest.raises(IndexError, match=r"label -1 is out of range"):
         nn.cross_entropy(logits, np.array([0, -1, 1]))
-    with pytest.raises(ValueError, match=r"logits must be 2-D \(N, C\), got shape \(4,\).*reshape"):
+    with pytest.raises(ValueError, match=r"logits of shape \(4,\) are one unbatched sample and "
+                                         r"need a 0-d label, got labels of shape \(1,\)"):
         nn.cross_entropy(Value(np.zeros(4)), np.array([1]))
     with pytest.raises(ValueError, match=r"need labels of shape \(3,\), got \(3, 1\)"):
         nn.cross_entropy(logits, np.array([[0], [1], [2]]))
@@ -229,10 +230,13 @@ def test_other_losses_take_any_target_as_torch_does():
         np.mean(np.log1p(np.exp(x)) - x * np.array([1.5, 0.0])))
 
 
-def test_cross_entropy_label_minus_100_explains_ignore_index():
-    with pytest.raises(IndexError, match=r"label -100 is out of range.*ignore_index=-100 is not "
-                                         r"supported"):
-        nn.cross_entropy(Value(np.zeros((2, 3))), np.array([-100, 1]))
+def test_cross_entropy_label_minus_100_is_ignored_as_in_pytorch():
+    logits = Value(np.array([[0.0, 1.0, 2.0], [3.0, 0.0, 1.0]]))
+    np.testing.assert_allclose(nn.cross_entropy(logits, np.array([-100, 1])).item(),
+                               nn.cross_entropy(logits[1:], np.array([1])).item())
+    with pytest.raises(IndexError, match=r"label -100 is out of range for 3 classes.*a label "
+                                         r"equal to ignore_index=-1 leaves its sample out"):
+        nn.cross_entropy(logits, np.array([-100, 1]), ignore_index=-1)
 
 
 # --- torch parity ----------------------------------------------------------------------
