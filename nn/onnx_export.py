@@ -270,6 +270,16 @@ def _symbolic_shapes(model, example, values, axis):
     return shapes
 
 
+def _check_eval_mode(model):
+    """An exported model is an inference model: refuse one (or a layer) in training mode."""
+    for name, module in model.named_modules():
+        if module.training:
+            where = f"layer '{name}'" if name else "the model"
+            raise ValueError(f"nn.export_onnx: {where} ({type(module).__name__}) is in training "
+                             f"mode; call model.eval() first (Dropout and BatchNorm act "
+                             f"differently in training)")
+
+
 def export_onnx(model, example_input, path, opset_version=17, input_names=None,
                 output_names=None, dynamic_batch=True):
     """Write `model` (in eval mode) to `path` as an ONNX model; returns the `onnx.ModelProto`.
@@ -286,12 +296,7 @@ def export_onnx(model, example_input, path, opset_version=17, input_names=None,
     if not 13 <= int(opset_version) <= newest:
         raise ValueError(f"nn.export_onnx: opset_version must be between 13 and {newest} (the "
                          f"installed onnx's newest), got {opset_version}")
-    for name, module in model.named_modules():
-        if module.training:
-            where = f"layer '{name}'" if name else "the model"
-            raise ValueError(f"nn.export_onnx: {where} ({type(module).__name__}) is in training "
-                             f"mode; call model.eval() first (Dropout and BatchNorm act "
-                             f"differently in training)")
+    _check_eval_mode(model)
     example = np.asarray(example_input.data if isinstance(example_input, Value) else example_input,
                          dtype=np.float64)
     input_names = ["input"] if input_names is None else list(input_names)
@@ -301,7 +306,8 @@ def export_onnx(model, example_input, path, opset_version=17, input_names=None,
     g = OnnxGraph(onnx)
     g.names.add(input_names[0])
     with no_grad():
-        outputs, result = _export_layer(g, model, "", input_names, Value(example, requires_grad=False))
+        outputs, result = _export_layer(g, model, "", input_names,
+                                        Value(example, requires_grad=False))
     values = _flat(result)
     if output_names is None:  # several outputs only come from a recurrent last layer
         output_names = ["output", "h_n", "c_n"][:len(outputs)]

@@ -10,7 +10,7 @@ over it), so an interrupted save never leaves a half-written model behind.
 
     nn.save(model, "model.npz")
     model.load_state_dict(nn.load("model.npz"))
-    nn.save(model, "model.safetensors")   # torch: module.load_state_dict(safetensors.torch.load_file(...))
+    nn.save(model, "model.safetensors")   # PyTorch: safetensors.torch.load_file, load_state_dict
 """
 import importlib
 import os
@@ -81,7 +81,8 @@ def write_atomically(path, write, caller="nn.save"):
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise FileNotFoundError(f"{caller}: cannot write '{path}': folder '{folder}' does not exist")
+        raise FileNotFoundError(f"{caller}: cannot write '{path}': folder '{folder}' does not "
+                                f"exist")
     suffix = os.path.splitext(path)[1] or ".npz"
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=suffix)
     try:
@@ -113,7 +114,7 @@ def _safetensors_bytes(state, path):
     numpy_format = optional_package("safetensors.numpy", "nn.save to a .safetensors file")
     arrays = {key: np.asarray(array, order="C") for key, array in state.items()}  # keeps 0-d
     try:
-        return numpy_format.save(arrays, metadata={"format": "pt"})  # "pt": what transformers checks
+        return numpy_format.save(arrays, metadata={"format": "pt"})  # what transformers checks
     except Exception as error:  # SafetensorError: a dtype it has no code for (complex128)
         raise TypeError(f"nn.save: cannot write '{path}' as safetensors: {error}") from error
 

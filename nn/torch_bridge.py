@@ -24,7 +24,7 @@ from autograd_lite import Value
 from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Snake, Tanh
 from .batchnorm import BatchNorm1d
 from .layers import Conv2d, Dropout, Flatten, Linear, MaxPool2d
-from .module import Module, Sequential
+from .module import Sequential
 from .rnn import GRU, LSTM, RNN
 from .serialization import optional_package
 

@@ -121,7 +121,8 @@ def test_the_file_names_layers_and_parameters_as_the_model_does(runtime, tmp_pat
     assert "Snake(a=0.5, learnable=True)" in proto.doc_string  # the model's repr, for Netron
     out = proto.graph.output[0].type.tensor_type.shape.dim
     assert (out[0].dim_param, out[1].dim_value) == ("batch", 2)
-    assert run_file(runtime, tmp_path / "model.onnx", np.ones((7, 3)), "features")[0].shape == (7, 2)
+    (scores,) = run_file(runtime, tmp_path / "model.onnx", np.ones((7, 3)), "features")
+    assert scores.shape == (7, 2)
 
 
 def test_a_fixed_batch_and_the_opset(runtime, tmp_path):
@@ -163,8 +164,9 @@ def test_a_layer_without_an_onnx_form_is_named(runtime, tmp_path):
     model = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.ReLU(), Scaled())).eval()
     assert_refused(tmp_path, TypeError, r"nn.export_onnx: layer '1\.1' \(Scaled\) has no "
                    r"equivalent", model, np.ones((1, 2)))
-    assert_refused(tmp_path, ValueError, r"layer 'lstm' \(LSTM\) has proj_size=1",
-                   nn.Sequential(OrderedDict(lstm=nn.LSTM(2, 2, proj_size=1))).eval(), np.ones((3, 1, 2)))
+    projected = nn.Sequential(OrderedDict(lstm=nn.LSTM(2, 2, proj_size=1))).eval()
+    assert_refused(tmp_path, ValueError, r"layer 'lstm' \(LSTM\) has proj_size=1", projected,
+                   np.ones((3, 1, 2)))
 
 
 def test_a_model_in_training_mode_is_refused_naming_the_layer(runtime, tmp_path):
