@@ -9,10 +9,12 @@ loss asks the network u(t) to satisfy the equation and the initial conditions,
 on t in [0, 2π]. The exact solution is u(t) = cos(t).
 
 u' and u'' are derivatives of the network with respect to its *input*, taken by
-the engine: `grad(u.sum(), t, create_graph=True)` gives u' at every point (each
-output depends only on its own t) as a differentiable Value, and differentiating
-that again gives u''. `loss.backward()` then differentiates through both
-derivative computations to reach the weights — third-order reverse mode.
+function transforms (`autograd_lite.func`, torch.func's names): for one number t,
+u'' is `func.grad(func.grad(u))(t)`. Here all collocation points go through the
+network at once; it treats each row of t on its own, so the gradient of Σ u(tᵢ)
+is u'(tᵢ) at every point, and the gradient of Σ u'(tᵢ) is u''(tᵢ). The results are
+recorded, and `loss.backward()` differentiates through both derivatives to reach
+the weights — third-order reverse mode.
 
 Figures (in --out): pinn_solution.png (u and u' against the analytic solution,
 and the pointwise error), pinn_loss.png.
@@ -23,7 +25,7 @@ import numpy as np
 from matplotlib import pyplot as plt
 
 import nn
-from autograd_lite import Value, grad
+from autograd_lite import func
 from _common import Stopwatch, parse_args, report, save_figure, save_loss_plot, train_full_batch
 
 T_END = 2 * np.pi
@@ -34,11 +36,17 @@ LEARNING_RATE = 0.01
 
 
 def derivatives(model, t_points):
-    """u, u' and u'' of the network at the given times, all differentiable Values."""
-    t = Value(t_points, requires_grad=True)
-    u = model(t)
-    (du,) = grad(u.sum(), t, create_graph=True)
-    (d2u,) = grad(du.sum(), t, create_graph=True)
+    """u, u' and u'' of the network at the given times, all differentiable Values,
+    from one forward pass (has_aux carries u, then u and u', out of each grad)."""
+    def total_u(t):
+        u = model(t)
+        return u.sum(), u
+
+    def total_du(t):
+        du, u = func.grad(total_u, has_aux=True)(t)
+        return du.sum(), (u, du)
+
+    d2u, (u, du) = func.grad(total_du, has_aux=True)(t_points)
     return u, du, d2u
 
 

@@ -145,6 +145,16 @@ def test_layouts_of_several_arguments_and_outputs_match_torch_func():
     np.testing.assert_allclose(gy.data, tgy.numpy())
 
 
+def test_plain_numpy_code_is_differentiated_like_the_same_code_written_with_methods():
+    f = lambda x: np.sum(np.tanh(np.dot(W, x) + B) ** 2)
+    x = point((3,))
+    _, same = SCALAR["tanh layer"]
+    np.testing.assert_allclose(func.grad(f)(x).data, func.grad(same)(x).data, rtol=1e-12)
+    np.testing.assert_allclose(func.hessian(f)(x).data, func.hessian(same)(x).data, rtol=1e-12)
+    u = lambda t: np.sin(2 * t)
+    assert np.isclose(func.grad(func.grad(u))(0.3).item(), -4 * np.sin(0.6))
+
+
 # --- compositions ------------------------------------------------------------------------
 def test_compositions_agree():
     shape, f = SCALAR["two-layer mlp"]
