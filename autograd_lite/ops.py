@@ -1,24 +1,14 @@
 """The op table: every primitive's forward next to its vector-Jacobian products.
 
 Each entry is `name = primitive("name", forward, vjp_for_input_0, vjp_for_input_1, ...)`.
-A vjp gets the output's gradient `g`, the forward's result `ans`, the op's
-inputs and its options, and returns the gradient for its input. Backward
-calls only the vjps of inputs that need a gradient, and hands `g` on as it is
-where the vjp is `unchanged`.
-
-A vjp is written with operators, methods and other entries of this table,
-never raw numpy on `g`: called from a plain backward it gets numpy arrays and
-runs their forwards directly; under `create_graph=True` it gets `Value`s and
-is recorded like any other code, which is where second and higher
-derivatives come from.
-
-Gradients may come back in a broadcast shape: backward sums them to each
-input's shape with `sum_to`, so no vjp has to care about broadcasting. Masks
-(where an input was positive, which element was the max) are taken from the
-raw data: their derivative is zero almost everywhere.
-
-Adding an op is one entry here (plus a `Value` method or a function in
-functional.py if users call it by name); see docs/architecture.md.
+A vjp gets the output's gradient `g`, the forward's result `ans`, the op's inputs and
+options, and returns the gradient for its input (backward hands `g` on as it is where
+the vjp is `unchanged`). A vjp uses operators, methods and other entries of this table,
+never raw numpy on `g`: in a plain backward it gets arrays; under `create_graph=True` it
+gets `Value`s and is recorded, which is where higher derivatives come from. Backward sums
+gradients back to each input's shape (`sum_to`), so no vjp cares about broadcasting.
+Masks (where x > 0, which element was the max) come from the raw data. Adding an op is
+one entry here; see docs/architecture.md.
 """
 import builtins
 import functools

@@ -1,19 +1,15 @@
 """In-place changes: a backward that would use changed data raises instead of lying.
 
 The rules, all of them:
-1. One counter numbers everything: each value when it is made (`Value._number`;
-   an op takes its number before reading its inputs) and each change to an array.
-2. Values that hold the same array, or views of it, share one `ArrayVersion` (a
-   leaf and its `.detach()` or `copy.copy`; `.T`, `reshape`, slices of it). It counts
-   the changes to that memory and keeps the number of the latest.
-3. Assigning to `.data` is a change: the same array written in place
-   (`v.data -= 1`) moves the shared version; a new array gets a version of its
-   own, so the values that shared the old array are not affected.
-4. Backward checks an op only when some change happened after it ran
-   (`latest_change`): then its output and each input must not have changed since
-   the op's number, or the gradient would mix old and new data.
+1. One counter numbers everything: each value when it is made (an op takes its
+   number before reading its inputs) and each change to an array.
+2. Values holding the same array or views of it share one `ArrayVersion` (`.detach()`,
+   `copy.copy`, `.T`, `reshape`, slices): the count of changes and the latest's number.
+3. Assigning to `.data` is a change: the same array written in place (`v.data -= 1`,
+   `v += 1` under no_grad) moves the shared version; a new array gets its own version.
+4. Backward checks an op only when a change happened after it ran (`latest_change`):
+   then its output and inputs must not have changed since the op's number.
 Writing single elements (`v.data[0] = 1`) is not seen, as with PyTorch's `.data`.
-`v += x` (and -= *= /=) is a change too when nothing is recorded (`change_in_place`).
 """
 import itertools
 import threading
@@ -28,8 +24,7 @@ _lock = threading.Lock()  # keeps latest_change from going back when threads cha
 
 
 class ArrayVersion:
-    """How many times an array was changed, the number of the latest change, and the name of
-    the value it was changed through (for the error message)."""
+    """An array's count of changes, the latest one's number, and the value changed through."""
 
     __slots__ = ("count", "changed_at", "changed_through")
 
@@ -41,13 +36,11 @@ class ArrayVersion:
         self.count, self.changed_at, self.changed_through = state[1]["count"], -1, None
 
 
-def count(value):
-    """How many times the value's array was changed (PyTorch's `tensor._version`)."""
+def count(value):  # how many times the value's array changed (PyTorch's `tensor._version`)
     return 0 if value._array_version is None else value._array_version.count
 
 
-def changed_at(value):
-    """The number of the latest change to the value's array; -1 if it never changed."""
+def changed_at(value):  # the number of the latest change to the value's array, else -1
     return -1 if value._array_version is None else value._array_version.changed_at
 
 
@@ -105,11 +98,9 @@ def _changed_error(node, which, changed):
 
 
 def change_in_place(value, other, ufunc, symbol):
-    """`v += x`: under `no_grad()`, or when neither side requires grad, `v` itself changes (so
-    `with no_grad(): p -= lr * p.grad` updates the parameter, as in PyTorch); a view gets a
-    new array rather than change what it views. While recording, Python's fallback makes
-    `v = v + x` (micrograd's `total += term`), except for a leaf with a gradient (a
-    parameter), which that would leave unchanged: it raises."""
+    """`v += x` changes `v` itself when nothing is recorded (`with no_grad(): p -= lr * p.grad`,
+    as in PyTorch; a view gets a new array). While recording, Python's fallback makes `v = v + x`
+    (micrograd's `total += term`), except for a parameter with a gradient: that raises."""
     if _grad_mode.enabled and (value._requires_grad or getattr(other, "requires_grad", False)):
         if value._record is None and value._requires_grad and value._grad is not None:
             raise RuntimeError(

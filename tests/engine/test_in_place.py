@@ -329,7 +329,7 @@ def test_a_change_landing_while_an_op_runs_is_caught():
         w.data -= 10.0  # the other thread's step, in the middle of this op
         return out
 
-    square = primitive("square", forward, lambda g, ans, x: 2.0 * g * x)
+    square = primitive("square_while_changed", forward, lambda g, ans, x: 2.0 * g * x)
     y = square(w)
-    with pytest.raises(RuntimeError, match=r"op 'square'.*its input 0 \('w', shape \(2,\)\)"):
+    with pytest.raises(RuntimeError, match=r"op 'square_while_changed'.*its input 0 \('w', shape \(2,\)\)"):
         y.sum().backward()
