@@ -134,12 +134,14 @@ class _Call:
             trees.append(_unflatten(spec, [next(flat) for _ in inputs]))
         return trees[0] if self.single else tuple(trees)
 
-    def release(self, tree):
-        """`tree`'s values as results: detached under no_grad() or when they depend only on
+    def release(self, tree, recording=None):
+        """`tree`'s values as results: detached when not `recording` (default: whether the
+        call was made while recording, not under no_grad()) or when they depend only on
         leaves this call made, else as they are (an outer transform or backward() needs them)."""
+        recording = self.recording if recording is None else recording
         leaves, spec = _flatten(tree)
         recorded = [v for v in leaves if isinstance(v, Value) and v.requires_grad]
-        if recorded and (not self.recording or not _reaches_outside(recorded, self.own)):
+        if recorded and (not recording or not _reaches_outside(recorded, self.own)):
             leaves = [v.detach() if isinstance(v, Value) and v.requires_grad else v for v in leaves]
         return _unflatten(spec, leaves)
 
@@ -160,6 +162,12 @@ def _check_argnums(name, argnums, count):
     if len(set(nums)) != len(nums):
         raise RuntimeError(f"{name}: argnums elements must be unique, got {argnums!r}")
     return nums, single
+
+
+def _require_tuple(name, what, given):
+    if not isinstance(given, tuple):
+        raise RuntimeError(f"{name}: expected {what} to be a tuple. E.g. it should be valid to "
+                           f"call f(*primals).")
 
 
 def _reaches_outside(values, own):
@@ -280,13 +288,10 @@ def vjp(f, *primals, has_aux=False):
             if np.shape(c) != out.shape:
                 raise RuntimeError(f"{name}: cotangent {i} has shape {np.shape(c)} but output {i} of "
                                    f"f has shape {out.shape}")
-        recording, call.recording = call.recording, is_grad_enabled()  # the mode vjp_fn is called in
-        try:
-            with enable_grad():
-                grads = _vjp(call.outputs, call.flat_inputs, leaves)
-            return call.release(call.by_argnum(grads))
-        finally:
-            call.recording = recording
+        recording = is_grad_enabled()  # (vjp_fn may be called under no_grad() or not)
+        with enable_grad():
+            grads = _vjp(call.outputs, call.flat_inputs, leaves)
+        return call.release(call.by_argnum(grads), recording)
 
     output = call.release(_unflatten(call.out_spec, call.outputs))
     return (output, vjp_fn, call.release(call.aux)) if has_aux else (output, vjp_fn)
@@ -300,10 +305,8 @@ def jvp(f, primals, tangents, has_aux=False):
     `has_aux=True` f returns `(output, aux)` and jvp returns `(output, jvp_out, aux)`.
     """
     name = "jvp(f, primals, tangents)"
-    for what, given in (("primals", primals), ("tangents", tangents)):
-        if not isinstance(given, tuple):
-            raise RuntimeError(f"{name}: expected {what} to be a tuple. E.g. it should be valid "
-                               f"to call f(*primals).")
+    _require_tuple(name, "primals", primals)
+    _require_tuple(name, "tangents", tangents)
     primal_leaves, primal_spec = _flatten(primals)
     tangent_leaves, tangent_spec = _flatten(tangents)
     if primal_spec != tangent_spec:
@@ -370,8 +373,6 @@ def hvp(f, primals, tangents):
     """The Hessian of f (a 0-d Value) at `primals` times `tangents`, without forming the
     Hessian: `jvp(grad(f), primals, tangents)[1]`, torch.func's recipe. With several primals
     the Hessian is taken with respect to all of them and the result is a tuple, one per primal."""
-    if not isinstance(primals, tuple):
-        raise RuntimeError("hvp(f, primals, tangents): expected primals to be a tuple. E.g. it "
-                           "should be valid to call f(*primals).")
+    _require_tuple("hvp(f, primals, tangents)", "primals", primals)
     argnums = 0 if len(primals) == 1 else tuple(range(len(primals)))
     return jvp(grad(f, argnums), primals, tangents)[1]

@@ -139,10 +139,22 @@ def test_layouts_of_several_arguments_and_outputs_match_torch_func():
                 np.testing.assert_allclose(a.data, b.numpy(), rtol=1e-9, atol=1e-12)
         single = ours(f, argnums=1)(x, y)
         assert [j.shape for j in single] == [(3, 2), (2, 2)]
-    (gx, gy) = func.grad(lambda x, y: f(x, y)[1].sum(), argnums=(0, 1))(x, y)
-    (tgx, tgy) = tf.grad(lambda x, y: f(x, y)[1].sum(), argnums=(0, 1))(tx, ty)
+    scalar = lambda x, y: f(x, y)[1].sum()
+    (gx, gy) = func.grad(scalar, argnums=(0, 1))(x, y)
+    (tgx, tgy) = tf.grad(scalar, argnums=(0, 1))(tx, ty)
     np.testing.assert_allclose(gx.data, tgx.numpy())
     np.testing.assert_allclose(gy.data, tgy.numpy())
+    mine, reference = func.hessian(scalar, argnums=(0, 1))(x, y), tf.hessian(scalar, argnums=(0, 1))(tx, ty)
+    for mine_row, reference_row in zip(mine, reference):  # ((d2/dx dx, d2/dx dy), (d2/dy dx, d2/dy dy))
+        for a, b in zip(mine_row, reference_row):
+            np.testing.assert_allclose(a.data, b.numpy(), rtol=1e-9, atol=1e-12)
+    u, v = point((3,), seed=2), point((2,), seed=3)
+    (out, jv), (t_out, t_jv) = func.jvp(f, (x, y), (u, v)), tf.jvp(f, (tx, ty), (torch.tensor(u), torch.tensor(v)))
+    for a, b in zip(out + jv, t_out + t_jv):
+        np.testing.assert_allclose(a.data, b.numpy(), rtol=1e-9, atol=1e-12)
+    hx, hy = func.hvp(scalar, (x, y), (u, v))  # the Hessian over both arguments times (u, v)
+    np.testing.assert_allclose(hx.data, mine[0][0].data @ u + mine[0][1].data @ v, rtol=1e-9)
+    np.testing.assert_allclose(hy.data, mine[1][0].data @ u + mine[1][1].data @ v, rtol=1e-9)
 
 
 def test_plain_numpy_code_is_differentiated_like_the_same_code_written_with_methods():
@@ -234,6 +246,10 @@ def test_results_of_plain_arrays_are_detached_and_closures_stay_differentiable()
     np.testing.assert_allclose(w.grad, np.cos(xw) - np.sin(xw) * xw)
     with no_grad():
         assert not func.grad(lambda v: (v * w).sin().sum())(x).requires_grad
+    _, vjp_fn = func.vjp(lambda v: (v * w).sin(), x)
+    assert vjp_fn(np.ones(3))[0].requires_grad
+    with no_grad():
+        assert not vjp_fn(np.ones(3))[0].requires_grad
 
 
 def test_a_value_that_requires_grad_passed_in_stays_connected():
