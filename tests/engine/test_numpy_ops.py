@@ -305,8 +305,7 @@ case("squeeze", N.squeeze, np.squeeze,
 
 def _draw_expand_dims(data):
     x = _normal(data)
-    n = x.ndim + 2
-    axis = data.draw(st.sampled_from([0, -1, x.ndim, (0, n - 1), (1,)]))
+    axis = data.draw(st.sampled_from([0, -1, x.ndim, (0, x.ndim + 1), (-1, 1)][:5 if x.ndim else 4]))
     return [x], {"axis": axis}
 
 
@@ -320,7 +319,7 @@ def _torch_expand_dims(torch, x, axis):
 
 case("expand_dims", N.expand_dims, np.expand_dims, _torch_expand_dims, _draw_expand_dims)
 case("ravel", N.ravel, np.ravel, lambda torch, x, order:
-     (x if order == "C" else x.permute(*reversed(range(x.ndim)))).reshape(-1),
+     (x if order == "C" else x.permute(tuple(reversed(range(x.ndim))))).reshape(-1),
      lambda data: ([_normal(data)], {"order": data.draw(st.sampled_from(["C", "F"]))}))
 
 
