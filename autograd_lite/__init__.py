@@ -18,6 +18,7 @@ from .functional import (concatenate, conv2d, linear, log_softmax, max_pool2d, m
 from . import numpy_ops  # noqa: F401  (registers the ops)
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradient_plot import plot_gradient_flow
+from .graph_page import graph_page, show
 from .graph_picture import draw_graph, save_graph
 from .hand_gradients import GradientReport, check_gradients
 from .numerical import GradcheckError, gradcheck, gradgradcheck, numerical_grad
@@ -36,5 +37,5 @@ __all__ = [
     "concatenate", "stack", "where", "maximum", "minimum", "linear", "softmax", "log_softmax",
     "conv2d", "max_pool2d",
     "check_gradients", "GradientReport",
-    "draw_graph", "save_graph", "plot_gradient_flow",
+    "draw_graph", "save_graph", "graph_page", "show", "plot_gradient_flow",
 ]

@@ -54,7 +54,7 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs=None):
             if node.retains_grad:
                 reached.append(node)
             record = node._record
-            if record.inputs is None:
+            if record.saved is None:
                 raise _freed_error(node)
             if versions.latest_change > node._number:  # a change since the op ran: to its data?
                 versions.check_unchanged(node)
@@ -84,9 +84,35 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs=None):
         for value in reached:
             _store_grad(value, grads[value], handed_out)
     if not retain_graph:
-        for node in used:
-            node._record.inputs = node._record.saved = None
+        _release(used)
     return None if inputs is None else [grads.get(x) for x in inputs]
+
+
+KEEP_BYTES = 16 * 1024  # a graph whose computed arrays fit in this keeps its structure
+
+
+def _release(used):
+    """Free what only a second backward needs; keep a small graph's structure for pictures.
+
+    Every record lets go of `saved` (the arrays the forward saw), which is what
+    a second backward would need and what marks the graph as released. A graph
+    whose computed values together hold at most `KEEP_BYTES` (micrograd's scalar
+    graphs, a layer on a few points) also keeps `inputs`, so `draw_graph` can
+    still draw it, with every value's data and gradient, after `backward()`:
+    keeping it costs no more memory than the graph held before backward. A
+    bigger graph lets go of `inputs` too, so its intermediate arrays are freed
+    now rather than when the output is dropped. The size check stops at the
+    first `KEEP_BYTES`, so a big graph pays for a node or two, not for all.
+    """
+    budget = KEEP_BYTES
+    for node in used:
+        budget -= node._data.nbytes
+        if budget < 0:
+            for node in used:
+                node._record.inputs = node._record.saved = None
+            return
+    for node in used:
+        node._record.saved = None
 
 
 def _store_grad(value, g, handed_out):

@@ -75,8 +75,9 @@ def plot_gradient_flow(parameters, ax=None, title="Gradient flow"):
     if flat.any():
         ax.set_xlabel("red: no gradient, or all zero")
     ax.set_ylabel("|grad| (log scale)")
-    ax.set_title(title)
-    ax.legend(loc="best")
+    ax.set_title(title, pad=24)  # room for the legend between the title and the bars
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False,
+              borderaxespad=0.2)  # above the axes: it never covers a bar
     ax.grid(axis="y", which="major", alpha=0.3)
     fig.tight_layout()
     return fig

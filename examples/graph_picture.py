@@ -3,10 +3,11 @@
     python examples/graph_picture.py --out docs/images
 
 1. single_neuron.svg — the slides' neuron y = f(b + w1 x1 + w2 x2) with f = tanh
-   (micrograd's numbers), drawn after backward(retain_graph=True) so every leaf
-   shows its gradient (and n, which called retain_grad()).
-2. mlp_layers.svg — nn.MLP([2, 3, 1]) on four points, each module call boxed
-   (group_modules=True).
+   (micrograd's numbers), drawn after a plain backward(), as micrograd does: every
+   value shows its data and gradient.
+2. mlp_layers.svg — the guide's nn.MLP([2, 4, 4, 1]) (sigmoid) on a batch of 8,
+   after backward, drawn with depth=1: each layer call is one box with its
+   parameters' shapes and gradients.
 3. gradient_flow.png — mean and max |grad| of every parameter of a 6-layer
    sigmoid MLP after one backward: the gradients shrink layer by layer towards
    the input (vanishing gradients, as the NN-basics guide warns).
@@ -38,17 +39,17 @@ def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], default_seed=0, argv=argv)
     rng = np.random.default_rng(args.seed)
 
-    y, n = single_neuron()
-    n.retain_grad()
-    y.backward(retain_graph=True)
+    y, _ = single_neuron()
+    y.backward()
     print("wrote", save_graph(y, args.out / "single_neuron.svg"))
     report("neuron_y", y.item())
 
-    mlp = nn.MLP([2, 3, 1], activation="tanh", rng=rng)
-    loss = (mlp(rng.normal(size=(4, 2))) ** 2).mean()
+    mlp = nn.MLP([2, 4, 4, 1], activation="sigmoid", output_activation="sigmoid", rng=rng)
+    labels = (rng.random(size=(8, 1)) < 0.5).astype(np.float64)
+    loss = nn.binary_cross_entropy(mlp(rng.normal(size=(8, 2))), labels)
     loss.name = "loss"
-    loss.backward(retain_graph=True)
-    print("wrote", save_graph(loss, args.out / "mlp_layers.svg", group_modules=True))
+    loss.backward()
+    print("wrote", save_graph(loss, args.out / "mlp_layers.svg", depth=1))
 
     deep = nn.MLP([4] + [16] * 5 + [1], activation="sigmoid", rng=rng)
     loss = (deep(rng.normal(size=(32, 4))) ** 2).mean()

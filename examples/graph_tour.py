@@ -1,21 +1,23 @@
 """A tour of computation graphs: what the engine records, before and after backward().
 
 Three graphs, each drawn twice with `save_graph` — right after the forward
-pass (data only) and after `backward(retain_graph=True)` (every leaf now shows
-its grad):
+pass (data only) and after a plain `backward()` (micrograd's flow: every value
+now shows its grad, the output's being 1):
 
 1. a single neuron y = tanh(b + w1·x1 + w2·x2), the slides' y = f(b + Σ wᵢxᵢ)
    (graph_picture.py's neuron, with micrograd's numbers);
 2. the cosine post's 1-5-1 tanh network and its loss on the post's 50 points
    (arrays too big to print are summarised as shape and min/mean/max);
-3. the guide's [2, 4, 4, 1] sigmoid MLP on a batch of 8, with
-   `group_modules=True`: one box per layer call, so it reads as layers.
+3. the guide's [2, 4, 4, 1] sigmoid MLP on a batch of 8: before backward with
+   `group_modules=True` (one box per layer call), after it with `depth=1` (each
+   layer one box: its parameters, shapes and gradients), and as an interactive
+   page (graph_mlp.html) that steps through the backward pass.
 
-Needs Graphviz's `dot` for the PNGs; without it `save_graph` writes .dot
-sources instead and says how to install Graphviz.
+Needs Graphviz's `dot` for the PNGs and the page; without it `save_graph`
+writes .dot sources instead and says how to install Graphviz.
 
 Figures (in --out): graph_neuron_{before,after}.png,
-graph_cosine_{before,after}.png, graph_mlp_{before,after}.png.
+graph_cosine_{before,after}.png, graph_mlp_{before,after}.png, graph_mlp.html.
 
     python examples/graph_tour.py [--out out/] [--quick] [--seed 0]
 """
@@ -28,11 +30,11 @@ from cosine_fit import make_data, post_mse, post_network
 from graph_picture import single_neuron
 
 
-def before_and_after(root, out, name, **draw_options):
-    """Save root's graph, run backward (keeping the graph), save it again with the grads."""
-    print("wrote", save_graph(root, out / f"graph_{name}_before.png", **draw_options))
-    root.backward(retain_graph=True)
-    print("wrote", save_graph(root, out / f"graph_{name}_after.png", **draw_options))
+def before_and_after(root, out, name, before=None, after=None):
+    """Save root's graph, run backward, save it again: now with every value's grad."""
+    print("wrote", save_graph(root, out / f"graph_{name}_before.png", **(before or {})))
+    root.backward()
+    print("wrote", save_graph(root, out / f"graph_{name}_after.png", **(after or {})))
 
 
 def named_leaves(root):
@@ -54,7 +56,7 @@ def main(argv=None):
     rng = np.random.default_rng(args.seed)
 
     y, n = single_neuron()
-    n.retain_grad()
+    n.retain_grad()  # only to print n.grad below: the picture shows every value's grad anyway
     before_and_after(y, args.out, "neuron")
     report("neuron_y", y.item())
     report("neuron_n_grad", n.grad.item())
@@ -75,8 +77,9 @@ def main(argv=None):
     loss.name = "loss"
     boxes = draw_graph(loss, group_modules=True).source.count("subgraph cluster_")
     report("mlp_layer_boxes", boxes)
-    before_and_after(loss, args.out, "mlp", group_modules=True)
+    before_and_after(loss, args.out, "mlp", before=dict(group_modules=True), after=dict(depth=1))
     report("mlp_loss", loss.item())
+    print("wrote", save_graph(loss, args.out / "graph_mlp.html", depth=1))
 
 
 if __name__ == "__main__":

@@ -20,8 +20,9 @@ import numpy as np
 import pytest
 
 import nn
-from autograd_lite import Value, draw_graph, no_grad, save_graph, scope
+from autograd_lite import Value, backprop, backward_steps, draw_graph, grad, no_grad, save_graph, scope
 from autograd_lite.graph_picture import CONSTANT_COLOR, LEAF_COLOR, OUTPUT_COLOR, format_array
+from autograd_lite.ops import primitive
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
                                reason="Graphviz's dot program is not installed")
@@ -113,10 +114,11 @@ single_neuron = graph_picture.single_neuron  # y = tanh(b + w1 x1 + w2 x2), micr
 
 
 @needs_dot
-def test_single_neuron_after_backward_shows_names_data_grads_and_edges(tmp_path):
+@pytest.mark.parametrize("retain_graph", [False, True])
+def test_single_neuron_after_backward_shows_names_data_grads_and_edges(tmp_path, retain_graph):
+    """micrograd's flow: y.backward(), then draw y: every value shows its data and grad."""
     y, n = single_neuron()
-    n.retain_grad()
-    y.backward(retain_graph=True)
+    y.backward(retain_graph=retain_graph)
     svg = render(y, tmp_path)
 
     # 5 leaves + 2 products + 2 sums + tanh = 10 values, each computed one with its op
@@ -126,12 +128,17 @@ def test_single_neuron_after_backward_shows_names_data_grads_and_edges(tmp_path)
     assert len(svg.edges) == 14
 
     expected = {"x1": ("2.0", "-1.5"), "w1": ("-3.0", "1.0"), "x2": ("0.0", "0.5"),
-                "w2": ("1.0", "0.0"), "b": ("6.8814", "0.5"), "n": ("0.8814", "0.5")}
+                "w2": ("1.0", "0.0"), "b": ("6.8814", "0.5"), "n": ("0.8814", "0.5"),
+                "y": ("0.7071", "1.0")}  # the output's grad is 1, as backward seeded it
     for name, (data, grad) in expected.items():
         node = svg.node(name)
         assert svg.texts[node] == [name, "scalar float64", f"data {data}", f"grad {grad}"]
+    unnamed = sorted(svg.texts[t][1:] for t in svg.texts
+                     if t.startswith("v") and svg.texts[t][0] == "scalar float64")
+    assert unnamed == [["data -6.0", "grad 0.5"], ["data 0.0", "grad 0.5"],
+                       ["data 0.8814", "grad 0.5"]]  # w1·x1, w2·x2, b + w1·x1
+    assert n.grad is None and y.grad is None  # the picture changes no .grad
     root = svg.node("y")
-    assert svg.texts[root] == ["y", "scalar float64", "data 0.7071"]  # a non-leaf keeps no grad
 
     # x1 and w1 meet in one product, which feeds a sum, which with b ... feeds tanh -> y
     product = svg.consumer(svg.node("x1"))
@@ -144,6 +151,99 @@ def test_single_neuron_after_backward_shows_names_data_grads_and_edges(tmp_path)
     assert LEAF_COLOR in svg.fills[svg.node("x1")]
     assert OUTPUT_COLOR in svg.fills[root]
     assert not {LEAF_COLOR, OUTPUT_COLOR} & svg.fills[svg.node("n")]
+    if not retain_graph:  # and the graph is still released for a second backward
+        with pytest.raises(RuntimeError, match="retain_graph=True"):
+            y.backward()
+
+
+def test_intermediate_gradients_are_the_engines():
+    """The picture's gradients of computed values (replayed) equal grad()'s, on a network."""
+    loss, params = cosine_network(np.random.default_rng(3))
+    values = [v for v in _values(loss) if v._record is not None]
+    expected = grad(loss, values, retain_graph=True)
+    replayed = backward_steps.replay([loss]).grads
+    for value, want in zip(values, expected):
+        np.testing.assert_allclose(replayed[id(value)], want.data, rtol=1e-12, atol=1e-15)
+    loss.backward()
+    for param in params:
+        np.testing.assert_allclose(replayed[id(param)], param.grad, rtol=1e-12, atol=1e-15)
+
+
+def _values(root):
+    seen, stack, order = set(), [root], []
+    while stack:
+        value = stack.pop()
+        if id(value) not in seen:
+            seen.add(id(value))
+            order.append(value)
+            stack.extend(value.parents)
+    return order
+
+
+def test_replay_runs_the_ops_in_the_order_backward_runs_them():
+    """Primitives that log their vjp calls: backward and the replay call them in one order."""
+    calls = []
+
+    def logged(name):
+        return primitive(f"graph_test_{name}_{len(calls)}_{id(calls)}", np.multiply,
+                         lambda g, ans, a, b: (calls.append(name), g * b)[1],
+                         lambda g, ans, a, b: g * a)
+
+    ops = {name: logged(name) for name in "pqrst"}
+    x, w = Value(1.5, name="x"), Value(-2.0, name="w")
+    a = ops["p"](x, w)
+    b = ops["q"](a, x)
+    c = ops["r"](w, b)
+    d = ops["s"](a, c)
+    out = ops["t"](d, b)
+    out.backward(retain_graph=True)
+    engine_order, calls[:] = list(calls), []
+    steps = backward_steps.replay([out]).steps
+    assert calls == engine_order == ["t", "s", "r", "q", "p"]
+    assert [s.node for s in steps] == [out, d, c, b, a]
+
+
+def test_gradients_after_an_in_place_change_are_not_made_up(tmp_path):
+    """An optimizer step after backward changes the numbers the replay would use: it says so."""
+    w = Value(2.0, name="w")
+    h = (w * 3.0).tanh()
+    h.name = "h"
+    loss = h * h
+    loss.backward()
+    w.data -= 0.1 * w.grad
+    source = draw_graph(loss).source
+    assert "changed in place" in source
+    assert "grad" not in source.split("<B>h</B>")[1].split("</TR>")[0]  # h has no made-up grad
+    assert "grad " in source.split("<B>w</B>")[1].split("</TR>")[0]  # a leaf shows its .grad
+
+
+@needs_dot
+def test_a_big_graph_is_released_by_backward_and_its_picture_says_so(tmp_path):
+    """Past backprop.KEEP_BYTES the graph keeps no structure: the picture says what to do."""
+    x = Value(np.ones(3000), name="x")
+    y = (x * 2.0).tanh().sum()
+    y.name = "y"
+    y.backward()
+    assert y.parents == ()
+    svg = render(y, tmp_path)
+    root = svg.node("y")
+    (op,) = svg.inputs(root)
+    assert svg.label(op) == "sum"
+    (note,) = svg.inputs(op)
+    assert "released" in svg.label(note)
+    assert any("retain_graph=True" in t for t in _graph_texts(tmp_path / "graph.svg"))
+
+
+def test_small_graphs_keep_their_structure_within_the_budget_and_big_ones_do_not():
+    per_value = backprop.KEEP_BYTES // 8 // 3  # float64 numbers in each of 3 computed values
+    small = Value(np.ones(per_value))
+    loss = (small * 2.0).exp().sum()
+    loss.backward()
+    assert loss.parents and loss.parents[0].parents  # kept: drawable after backward
+    big = Value(np.ones(2 * per_value))
+    loss = (big * 2.0).exp().sum()
+    loss.backward()
+    assert loss.parents == ()
 
 
 @needs_dot
@@ -241,19 +341,6 @@ def _graph_texts(path):
     return [t.text for t in graph.findall(NS + "text") if t.text] + [
         t.text for g in graph.findall(NS + "g") if g.get("class") is None
         for t in g.iter(NS + "text") if t.text]
-
-
-@needs_dot
-def test_drawing_after_backward_without_retain_graph_says_the_graph_was_released(tmp_path):
-    y, _ = single_neuron()
-    y.backward()
-    svg = render(y, tmp_path)
-    root = svg.node("y")
-    (op,) = svg.inputs(root)
-    assert svg.label(op) == "tanh"
-    (note,) = svg.inputs(op)
-    assert "released" in svg.label(note)
-    assert any("retain_graph=True" in t for t in _graph_texts(tmp_path / "graph.svg"))
 
 
 def test_missing_dot_writes_the_source_and_says_how_to_install_graphviz(tmp_path, monkeypatch):
