@@ -249,17 +249,22 @@ def _batch_axis(model, ndim):
     return 0 if ndim >= 2 else None
 
 
-def _symbolic_shapes(model, example, values, axis):
-    """Each output's shape, with the axes that follow the batch size named "batch" (found by
-    running our model again on one more example) and the ones that grow otherwise unknown."""
+def _dynamic_shapes(model, example, values, axis):
+    """The input's batch axis and each output's shape, with the axes that follow the batch
+    size named "batch" and ones that grow otherwise unknown: found by running our model again
+    on one more example. If the model refuses that, `axis` was no batch axis (an unbatched
+    example, as (C, H, W) for a Conv2d) and every shape stays fixed."""
+    if axis is not None:
+        size = example.shape[axis]
+        grown = np.concatenate([example, example.take([0], axis=axis)], axis=axis) if size else \
+            np.zeros(example.shape[:axis] + (1,) + example.shape[axis + 1:], example.dtype)
+        try:
+            with no_grad():
+                others = _flat(model(grown))
+        except ValueError:
+            axis = None
     if axis is None:
-        return [list(v.shape) for v in values]
-    if example.shape[axis]:
-        grown = np.concatenate([example, example.take([0], axis=axis)], axis=axis)
-    else:  # a batch of 0: try a batch of 1
-        grown = np.zeros(example.shape[:axis] + (1,) + example.shape[axis + 1:])
-    with no_grad():
-        others = _flat(model(grown))
+        return None, [list(v.shape) for v in values]
     shapes = []
     for value, other in zip(values, others):
         shape = []
@@ -267,7 +272,7 @@ def _symbolic_shapes(model, example, values, axis):
             follows_batch = (size, other_size) == (example.shape[axis], grown.shape[axis])
             shape.append(size if size == other_size else ("batch" if follows_batch else None))
         shapes.append(shape)
-    return shapes
+    return axis, shapes
 
 
 def _check_eval_mode(model):
@@ -317,13 +322,14 @@ def export_onnx(model, example_input, path, opset_version=17, input_names=None,
                          f"output_names={output_names}")
     _rename_outputs(g, outputs, output_names)
     axis = _batch_axis(model, example.ndim) if dynamic_batch else None
+    axis, output_shapes = _dynamic_shapes(model, example, values, axis)
     input_shape = [("batch" if i == axis else size) for i, size in enumerate(example.shape)]
     float32 = onnx.TensorProto.FLOAT
     graph = onnx.helper.make_graph(
         g.nodes, type(model).__name__,
         [onnx.helper.make_tensor_value_info(input_names[0], float32, input_shape)],
-        [onnx.helper.make_tensor_value_info(name, float32, shape) for name, shape in
-         zip(output_names, _symbolic_shapes(model, example, values, axis))],
+        [onnx.helper.make_tensor_value_info(name, float32, shape)
+         for name, shape in zip(output_names, output_shapes)],
         initializer=g.initializers)
     opsets = [onnx.helper.make_opsetid("", int(opset_version))]
     proto = onnx.helper.make_model(graph, opset_imports=opsets, producer_name="autograd_lite",
