@@ -41,19 +41,26 @@ def load_data():
 
 
 def plot(history, model, X_test, y_test, out):
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
     axes[0].plot(history.loss)
     axes[0].set(xlabel="Epoch", ylabel="Loss", title="Training Loss")
     axes[0].grid(True)
     grid = np.linspace(-3.5, 3.5, 200)
     xx, yy = np.meshgrid(grid, grid)
     probability = nn.predict(model, np.c_[xx.ravel(), yy.ravel()]).reshape(xx.shape)
-    axes[1].contourf(xx, yy, probability, levels=20, cmap="RdBu_r", alpha=0.6)
+    shading = axes[1].contourf(xx, yy, probability, levels=20, cmap="RdBu_r", alpha=0.6)
     axes[1].contour(xx, yy, probability, levels=[0.5], colors="k")
-    axes[1].scatter(X_test[:, 0], X_test[:, 1], c=y_test.ravel(), cmap="RdBu_r",
-                    edgecolors="k", s=18)
+    colours = plt.get_cmap("RdBu_r")([0.0, 1.0])
+    for label, colour in enumerate(colours):  # one scatter per class, so the legend names them
+        points = X_test[y_test.ravel() == label]
+        axes[1].scatter(points[:, 0], points[:, 1], color=colour, edgecolors="k", s=18,
+                        label=f"class {label} (test points)")
+    axes[1].plot([], [], "k-", label="boundary, p = 0.5")
     axes[1].set(xlabel="feature 1 (standardized)", ylabel="feature 2 (standardized)",
-                title="Decision boundary (p = 0.5) and test points")
+                title="Decision boundary and test points")
+    axes[1].legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=9,
+                   frameon=False)
+    fig.colorbar(shading, ax=axes[1], label="predicted p(class 1)", ticks=[0, 0.5, 1])
     return save_figure(fig, out, "classification.png")
 
 

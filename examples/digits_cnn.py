@@ -82,7 +82,7 @@ def plot_confusion(y_true, y_pred, out):
 
 def plot_filters(model, out):
     filters = model[0].weight.data[:, 0]          # (16, 3, 3)
-    fig, axes = plt.subplots(2, 8, figsize=(10, 3))
+    fig, axes = plt.subplots(2, 8, figsize=(10, 3.9))  # tall enough for each row's titles
     largest = np.abs(filters).max()
     for k, ax in enumerate(axes.flat):
         ax.imshow(filters[k], cmap="RdBu_r", vmin=-largest, vmax=largest)
@@ -94,7 +94,10 @@ def plot_filters(model, out):
 
 def plot_misclassified(images, y_true, y_pred, out):
     wrong = np.flatnonzero(y_true != y_pred)[:16]
-    fig, axes = plt.subplots(2, 8, figsize=(10, 3))
+    rows = max(1, -(-len(wrong) // 8))
+    columns = max(1, -(-len(wrong) // rows))  # as many per row as the rows need: no empty row
+    fig, axes = plt.subplots(rows, columns, figsize=(1.3 * columns + 0.6, 1.75 * rows + 0.5),
+                             squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, i in zip(axes.flat, wrong):

@@ -57,7 +57,7 @@ def train_with(lr, data, epochs, seed):
 
 
 def plot(paths, curves, out):
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.2))
     grid = np.linspace(-2.2, 2.2, 200)
     axes[0].plot(grid, grid ** 2, color="0.6")
     for (label, xs), marker in zip(paths.items(), "os^"):
@@ -66,14 +66,23 @@ def plot(paths, curves, out):
                      label=label)
     axes[0].set(xlabel="x", ylabel="f(x) = x²", ylim=(-0.2, 4.9),
                 title=r"$x_{n+1} = x_n - \alpha\, f'(x_n)$, from $x_0 = 1$")
-    axes[0].legend()
+    top = 1e3
     for lr, losses in curves.items():
-        shown = np.where(losses < 1e6, losses, np.nan)  # past the top of the plot: diverged
+        shown = np.where(losses < top, losses, np.nan)  # past the top of the plot: diverged
         note = "" if losses[-1] < losses[0] else " (worse than at the start)"
-        axes[1].semilogy(shown, label=f"α = {lr:g}{note}")
-    axes[1].set(xlabel="epoch", ylabel="training MSE", ylim=(3e-3, 1e3),
+        (line,) = axes[1].semilogy(shown, linewidth=2, label=f"α = {lr:g}{note}")
+        gone = np.flatnonzero(~(losses < top))
+        if gone.size:  # where it left the plot, marked, so a curve that blows up at once shows
+            axes[1].plot(gone[0], top / 1.6, "X", markersize=11, color=line.get_color(),
+                         clip_on=False)
+            axes[1].annotate(f"α = {lr:g} leaves the plot at epoch {gone[0]}",
+                             (gone[0], top / 1.6), xytext=(12, -4), textcoords="offset points",
+                             color=line.get_color(), fontsize=9)
+    axes[1].set(xlabel="epoch", ylabel="training MSE", ylim=(3e-3, top),
                 title="The guide's [3, 5, 5, 1] regressor, full-batch descent")
-    axes[1].legend()
+    for ax in axes:  # under each panel: no legend sits on the data
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize=9,
+                  frameon=False)
     return save_figure(fig, out, "learning_rates.png")
 
 

@@ -64,10 +64,13 @@ def plot(history, history_relu, prediction, y_test, out):
     axes[0].set(xlabel="Epoch", ylabel="Loss (MSE)", title="Training Loss (Regression)")
     axes[0].grid(True)
     axes[0].legend()
-    axes[1].scatter(y_test, prediction, s=12)
+    axes[1].scatter(y_test, prediction, s=12, label="test points")
     limits = [min(y_test.min(), prediction.min()), max(y_test.max(), prediction.max())]
-    axes[1].plot(limits, limits, "k--", linewidth=1)
-    axes[1].set(xlabel="true (standardized)", ylabel="predicted", title="Test set")
+    axes[1].plot(limits, limits, "k--", linewidth=1, label="predicted = true")
+    r2 = 1 - np.sum((y_test - prediction) ** 2) / np.sum((y_test - np.mean(y_test)) ** 2)
+    axes[1].set(xlabel="true (standardized)", ylabel="predicted",
+                title=f"Test set: the linear-output network (R² = {r2:.3f})")
+    axes[1].legend(loc="upper left")
     return save_figure(fig, out, "regression.png")
 
 
