@@ -11,9 +11,13 @@ from autograd_lite.anomaly import skip_file_prefix
 from . import init
 from .module import *          # noqa: F401,F403  Module, Parameter, Sequential, ModuleList
 from .layers import *          # noqa: F401,F403  Linear, Conv2d, MaxPool2d, Flatten, Dropout
-from .batchnorm import *       # noqa: F401,F403  BatchNorm1d
+from .conv import *            # noqa: F401,F403  conv2d, pad
+from .pooling import *         # noqa: F401,F403  AvgPool2d, AdaptiveAvgPool2d, max_pool2d, ...
+from .embedding import *       # noqa: F401,F403  Embedding
+from .containers import *      # noqa: F401,F403  ModuleDict, ParameterList, ParameterDict
+from .batchnorm import *       # noqa: F401,F403  BatchNorm1d, BatchNorm2d, LayerNorm
 from .rnn import *             # noqa: F401,F403  RNN, LSTM, GRU
-from .activations import *     # noqa: F401,F403  Tanh, Sigmoid, ReLU, LeakyReLU, Identity, Snake
+from .activations import *     # noqa: F401,F403  Tanh, ..., GELU, SiLU, ELU, Softplus, Softmax, ...
 from .mlp import *             # noqa: F401,F403  MLP
 from .serialization import *   # noqa: F401,F403  save, load
 from .torch_bridge import *    # noqa: F401,F403  to_torch, from_torch

@@ -9,12 +9,57 @@ import warnings
 import numpy as np
 
 
-from autograd_lite import Value, log_softmax as _log_softmax, softmax as _softmax, stack, where
+from autograd_lite import Value, log_softmax as _log_softmax, maximum, ops, softmax as _softmax, where
+from autograd_lite.ops import primitive
 
 from .module import Module, Parameter
 
-__all__ = ["Tanh", "Sigmoid", "ReLU", "LeakyReLU", "Identity", "Snake", "softplus", "softmax",
+__all__ = ["Tanh", "Sigmoid", "ReLU", "LeakyReLU", "Identity", "Snake", "GELU", "SiLU", "ELU",
+           "Softplus", "Softmax", "LogSoftmax", "gelu", "silu", "elu", "softplus", "softmax",
            "log_softmax"]
+
+_erf_elements = np.frompyfunc(math.erf, 1, 1)
+
+# erf, which GELU needs and the engine lacks: one primitive (math.erf, element by element),
+# its derivative 2/sqrt(pi) exp(-x²) written with engine ops so higher derivatives work
+erf = primitive("nn.erf", lambda x: _erf_elements(x).astype(np.result_type(x, np.float32)),
+                lambda g, ans, x: g * (2.0 / math.sqrt(math.pi)) * ops.exp(-(x * x)))
+
+
+# log(1 + x), accurate for tiny x (softplus of a very negative number); the engine has log only
+log1p = primitive("nn.log1p", np.log1p, lambda g, ans, x: g / (1.0 + x))
+
+
+def _as_value(x):
+    return x if isinstance(x, Value) else Value(x, requires_grad=False)
+
+
+def gelu(input, approximate="none"):
+    """x * Φ(x), Φ the standard normal CDF (PyTorch's functional.gelu); approximate="tanh"
+    uses 0.5 x (1 + tanh(sqrt(2/π) (x + 0.044715 x³)))."""
+    x = _as_value(input)
+    if approximate == "none":
+        return x * (0.5 * (1.0 + erf(x * (1.0 / math.sqrt(2.0)))))
+    if approximate == "tanh":
+        inner = math.sqrt(2.0 / math.pi) * (x + 0.044715 * (x * x * x))
+        return 0.5 * x * (1.0 + inner.tanh())
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def silu(input):
+    """x * sigmoid(x) (PyTorch's functional.silu; also called swish)."""
+    x = _as_value(input)
+    return x * x.sigmoid()
+
+
+def elu(input, alpha=1.0):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise (PyTorch's functional.elu).
+
+    The exponential sees min(x, 0) only, so a large x neither overflows nor makes
+    0 * inf = NaN in the gradient of the branch not taken.
+    """
+    x = _as_value(input)
+    return where(x.data > 0, x, alpha * (x.clip(None, 0.0).exp() - 1.0))
 
 
 def _softmax_dim(name, ndim, dim):
@@ -29,13 +74,13 @@ def _softmax_dim(name, ndim, dim):
 
 def log_softmax(input, dim=None):
     """x - logsumexp(x) along `dim` (PyTorch's functional.log_softmax), stable for any x."""
-    input = input if isinstance(input, Value) else Value(input, requires_grad=False)
+    input = _as_value(input)
     return _log_softmax(input, axis=_softmax_dim("log_softmax", input.ndim, dim))
 
 
 def softmax(input, dim=None):
     """exp(x) / sum(exp(x)) along `dim` (PyTorch's functional.softmax), via log_softmax."""
-    input = input if isinstance(input, Value) else Value(input, requires_grad=False)
+    input = _as_value(input)
     return _softmax(input, axis=_softmax_dim("softmax", input.ndim, dim))
 
 
@@ -43,12 +88,13 @@ def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + exp(beta * x)) / beta, PyTorch's functional.softplus: x itself where
     beta * x > threshold (there the two agree to rounding, and the gradient is exactly 1).
 
-    Computed as logsumexp([0, beta * x]) / beta: no overflow for any x, and the
-    gradient, sigmoid(beta * x), is exact everywhere (0.5 at 0).
+    Computed as max(z, 0) + log1p(exp(-|z|)), z = beta * x: no overflow for any x, full
+    precision where it is tiny (z = -30: 9.4e-14), and the gradient sigmoid(z) exact
+    everywhere (at 0 the max's tie gives 0.5).
     """
-    input = input if isinstance(input, Value) else Value(input, requires_grad=False)
+    input = _as_value(input)
     scaled = input * beta if beta != 1 else input
-    out = stack([np.zeros(input.shape, dtype=input.dtype), scaled]).logsumexp(axis=0)
+    out = maximum(scaled, 0.0) + log1p((-scaled.abs()).exp())
     out = out / beta if beta != 1 else out
     if math.isinf(threshold):
         return out
@@ -129,3 +175,82 @@ class Snake(Module):
         a = np.asarray(self.a.data if self.learnable else self.a)
         shown = a.item() if a.ndim == 0 else f"array of shape {a.shape}"
         return f"a={shown}" + (", learnable=True" if self.learnable else "")
+
+
+class GELU(Module):
+    """`GELU(approximate="none")`: x * Φ(x), the activation of BERT and GPT; see `gelu`."""
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x):
+        return gelu(x, self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class SiLU(Module):
+    """x * sigmoid(x)."""
+
+    def forward(self, x):
+        return silu(x)
+
+
+class ELU(Module):
+    """`ELU(alpha=1.0)`: x for x > 0, alpha * (exp(x) - 1) otherwise."""
+
+    def __init__(self, alpha=1.0):
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, x):
+        return elu(x, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class Softplus(Module):
+    """`Softplus(beta=1.0, threshold=20.0)`: log(1 + exp(beta x)) / beta, a smooth ReLU."""
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x):
+        return softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Softmax(Module):
+    """`Softmax(dim=None)`: probabilities along `dim` (pass it: None is PyTorch's deprecated guess)."""
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return softmax(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """`LogSoftmax(dim=None)`: log-probabilities along `dim`, stable for any input."""
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return log_softmax(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"

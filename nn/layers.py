@@ -1,33 +1,23 @@
-"""The basic layers: Linear, Conv2d, MaxPool2d, Flatten and Dropout.
+"""The basic layers: Linear, Flatten and Dropout (and `dropout`, its function).
 
 Parameters are laid out exactly as PyTorch lays them out (Linear.weight is
-(out_features, in_features), Conv2d.weight is (out, in, kH, kW)) and start
-from PyTorch's default init, so weights copy one-to-one between the two.
-Each forward is a few engine operations; the engine supplies the gradients.
-A wrong input shape is an error that names the layer, what it expected and
-what it got. (BatchNorm1d and RNN have files of their own.)
+(out_features, in_features)) and start from PyTorch's default init, so weights
+copy one-to-one between the two. Each forward is a few engine operations; the
+engine supplies the gradients. A wrong input shape is an error that names the
+layer, what it expected and what it got. Conv2d (conv.py) and MaxPool2d
+(pooling.py) are importable from here too; BatchNorm, RNN and the rest have
+files of their own.
 """
-import math
-
 import numpy as np
 
-from autograd_lite import conv2d, default_generator, linear, max_pool2d
-from autograd_lite.functional import as_pair
+from autograd_lite import default_generator, linear
 
 from . import init
+from .conv import Conv2d
 from .module import Module, Parameter
+from .pooling import MaxPool2d
 
 __all__ = ["Linear", "Conv2d", "MaxPool2d", "Flatten", "Dropout", "dropout"]
-
-
-def reset_weight_and_bias(weight, bias, rng=None):
-    """PyTorch's default init for Linear and Conv: kaiming_uniform_(a=sqrt(5)) for the weight,
-    which is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the bias."""
-    init.kaiming_uniform_(weight, a=math.sqrt(5), generator=rng)
-    if bias is not None:
-        fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
-        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-        init.uniform_(bias, -bound, bound, generator=rng)
 
 
 class Linear(Module):
@@ -44,7 +34,7 @@ class Linear(Module):
         self.reset_parameters(rng)
 
     def reset_parameters(self, rng=None):
-        reset_weight_and_bias(self.weight, self.bias, rng)
+        init.reset_weight_and_bias(self.weight, self.bias, rng)
 
     def forward(self, x):
         if x.ndim < 1 or x.shape[-1] != self.in_features:
@@ -56,56 +46,6 @@ class Linear(Module):
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
-
-
-class Conv2d(Module):
-    """2-D convolution (cross-correlation) of (N, C_in, H, W) inputs; weight (C_out, C_in, kH, kW)."""
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,
-                 rng=None):
-        super().__init__()
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = as_pair(kernel_size, "Conv2d: kernel_size")
-        self.stride = as_pair(stride, "Conv2d: stride")
-        self.padding = as_pair(padding, "Conv2d: padding")
-        self.weight = Parameter(np.empty((self.out_channels, self.in_channels) + self.kernel_size))
-        self.bias = Parameter(np.empty(self.out_channels)) if bias else None
-        self.reset_parameters(rng)
-
-    def reset_parameters(self, rng=None):
-        reset_weight_and_bias(self.weight, self.bias, rng)
-
-    def forward(self, x):
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
-            name = self._named(f"Conv2d({self.in_channels}→{self.out_channels})")
-            raise ValueError(f"{name}: expected input of shape (N, {self.in_channels}, H, W), "
-                             f"got shape {x.shape}")
-        return conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding)
-
-    def extra_repr(self):
-        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}")
-        if self.padding != (0, 0):
-            text += f", padding={self.padding}"
-        return text if self.bias is not None else text + ", bias=False"
-
-
-class MaxPool2d(Module):
-    """Max over each kernel_size window of (N, C, H, W) inputs, `stride` apart (default: kernel_size)."""
-
-    def __init__(self, kernel_size, stride=None):
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = kernel_size if stride is None else stride
-
-    def forward(self, x):
-        if x.ndim != 4:
-            name = self._named(f"MaxPool2d(kernel_size={self.kernel_size})")
-            raise ValueError(f"{name}: expected 4-D input (N, C, H, W), got shape {x.shape}")
-        return max_pool2d(x, self.kernel_size, stride=self.stride)
-
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}"
 
 
 class Flatten(Module):

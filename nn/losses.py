@@ -29,7 +29,7 @@ import warnings
 
 import numpy as np
 
-from autograd_lite import Value, ops, scope, where
+from autograd_lite import Value, ops, where
 
 from .activations import softplus
 from .classification import cross_entropy, nll_loss
@@ -208,6 +208,7 @@ class _Loss(Module):
     """
 
     function = None  # set by each subclass
+    _wraps_inputs = False  # class labels keep their integer dtype
     _buffer_options = ("weight", "pos_weight")
     _reductions = REDUCTIONS
 
@@ -230,11 +231,6 @@ class _Loss(Module):
     def forward(self, input, target):
         return type(self).function(input, target, reduction=self.reduction, **self._all_options())
 
-    def __call__(self, input, target):
-        # Module.__call__ would turn a numpy target into a float Value; class
-        # labels must keep their integer dtype, so the arguments pass through as given.
-        with scope(self._call_label, inputs=[input] if isinstance(input, Value) else []):
-            return self.forward(input, target)
 
     def extra_repr(self):
         """The reduction and every option set to other than its default."""

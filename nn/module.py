@@ -71,10 +71,15 @@ class Module:
         raise NotImplementedError(
             f'Module [{type(self).__name__}] is missing the required "forward" function')
 
+    # numpy inputs become constant Values; a module that takes integer data (Embedding's
+    # indices, a loss's class labels) sets this False to receive them as they are
+    _wraps_inputs = True
+
     def __call__(self, *args, **kwargs):
-        args = tuple(map(_wrap_input, args))
-        if kwargs:
-            kwargs = {k: _wrap_input(v) for k, v in kwargs.items()}
+        if self._wraps_inputs:
+            args = tuple(map(_wrap_input, args))
+            if kwargs:
+                kwargs = {k: _wrap_input(v) for k, v in kwargs.items()}
         # values made inside are tagged with this call, so pictures can box each layer call;
         # the label is a function, so its text is built only if a picture needs it
         with scope(self._call_label, inputs=[a for a in args if isinstance(a, Value)]):

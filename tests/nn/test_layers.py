@@ -119,8 +119,8 @@ def test_conv2d_shape_error():
     with pytest.raises(ValueError, match=r"Conv2d\(3→8\): expected input of shape \(N, 3, H, W\), "
                                          r"got shape \(1, 1, 8, 8\)"):
         nn.Conv2d(3, 8, 3)(np.ones((1, 1, 8, 8)))
-    with pytest.raises(ValueError, match=r"got shape \(3, 8, 8\)"):
-        nn.Conv2d(3, 8, 3)(np.ones((3, 8, 8)))
+    with pytest.raises(ValueError, match=r"got shape \(8, 8\)"):
+        nn.Conv2d(3, 8, 3)(np.ones((8, 8)))  # (3, 8, 8) is one unbatched sample
 
 
 def test_maxpool_forward_matches_numpy(rng):
@@ -146,7 +146,8 @@ def test_maxpool_gradients_distinct_and_tied(rng):
 
 
 def test_maxpool_shape_error():
-    with pytest.raises(ValueError, match=r"MaxPool2d\(kernel_size=2\): expected 4-D input"):
+    with pytest.raises(ValueError, match=r"MaxPool2d\(kernel_size=2\): expected input of shape "
+                                         r"\(N, C, H, W\) or \(C, H, W\), got shape \(4, 4\)"):
         nn.MaxPool2d(2)(np.ones((4, 4)))
 
 
