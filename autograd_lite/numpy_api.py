@@ -14,9 +14,7 @@ a `Value` whose gradient flows back to `W`. `dispatch` finds what to run:
 """
 import numpy as np
 
-import importlib
-
-from . import functional, ops
+from . import functional, numpy_ops, ops
 from . import value as value_module
 from .value import Value
 
@@ -57,6 +55,16 @@ def _refuse_out(name, out):
                         f"result instead (v = numpy.{name}(v))")
 
 
+def _norm(x, ord=None, axis=None, keepdims=False):
+    """np.linalg.norm: vector norms, and the Frobenius norm of a matrix (others: refused)."""
+    matrix = np.ndim(x) == 2 and axis is None or isinstance(axis, tuple) and len(axis) == 2
+    if matrix and ord not in (None, "fro"):
+        raise TypeError(f"numpy.linalg.norm with ord={ord!r} of a matrix is not differentiated "
+                        f"here; the Frobenius norm (ord=None) and vector norms are")
+    return numpy_ops.vector_norm(x, ord=2 if ord in (None, "fro") else ord, axis=axis,
+                                 keepdims=keepdims)
+
+
 def _constant_like(make):
     return lambda a, *args, **kwargs: Value(make(_data(a), *args, **kwargs), requires_grad=False)
 
@@ -86,6 +94,7 @@ FUNCTIONS = {
     np.swapaxes: lambda a, axis1, axis2: Value.swapaxes(a, axis1, axis2),
     np.clip: lambda a, a_min=None, a_max=None: Value.clip(a, a_min, a_max),
     np.broadcast_to: lambda array, shape: ops.broadcast_to(array, shape=tuple(np.atleast_1d(shape))),
+    np.linalg.norm: _norm,
     np.copy: lambda a, order="K": ops.astype(a, dtype=_data(a).dtype),  # a new array, differentiable
     # the data's shape and size, and arrays of the same shape (constants, as in PyTorch)
     np.shape: lambda a: np.shape(_data(a)), np.ndim: lambda a: np.ndim(_data(a)),
@@ -113,11 +122,7 @@ INSTEAD = {
 def _numpy_named_functions():
     """numpy_ops' functions that carry numpy's names (np.cumsum -> numpy_ops.cumsum, ...)."""
     found = {}
-    try:
-        numpy_ops = importlib.import_module(".numpy_ops", __package__)
-    except ModuleNotFoundError:  # TEMPORARY while numpy_ops.py is being written
-        return found
-    for name in getattr(numpy_ops, "__all__", ()):
+    for name in numpy_ops.__all__:
         for space in (np, np.linalg):
             if callable(getattr(space, name, None)):
                 found[getattr(space, name)] = getattr(numpy_ops, name)
@@ -154,3 +159,4 @@ def dispatch(function, args, kwargs):
 
 
 value_module.numpy_dispatch = dispatch  # `Value.__array_ufunc__/__array_function__` call this
+value_module.METHODS.update(numpy_ops.VALUE_METHODS)  # v.squeeze(), v.permute(), ... call these

@@ -23,6 +23,7 @@ from .scopes import _state as _scopes
 PRIMITIVES = {}        # op name -> Primitive (ops.py adds every entry)
 backward_walk = None   # backprop.backward (set by backprop.py)
 numpy_dispatch = None  # numpy_api.dispatch: numpy's functions on values (set by numpy_api.py)
+METHODS = {}           # PyTorch-named methods written in numpy_ops.py (VALUE_METHODS, set there)
 
 
 class Primitive:
@@ -392,7 +393,7 @@ class Value:
     def clip(self, lo=None, hi=None): return apply("clip", self, lo=lo, hi=hi)
 
     # --- reductions (numpy's axis/keepdims) -------------------------------------
-    def sum(self, axis=None, keepdims=False): return apply("sum", self, axis=axis, keepdims=keepdims)
+    def sum(self, axis=None, keepdims=False): return apply("sum", self, axis=_axes(axis), keepdims=keepdims)
     def mean(self, axis=None, keepdims=False): return apply("mean", self, axis=axis, keepdims=keepdims)
     def max(self, axis=None, keepdims=False): return apply("max", self, axis=axis, keepdims=keepdims)
     def min(self, axis=None, keepdims=False): return apply("min", self, axis=axis, keepdims=keepdims)
@@ -428,9 +429,25 @@ class Value:
 
     def flatten(self): return apply("reshape", self, shape=(-1,))
 
+    # --- PyTorch's names, each a few ops written in numpy_ops.py -----------------------
+    def squeeze(self, *args, **kwargs): return METHODS["squeeze"](self, *args, **kwargs)
+    def unsqueeze(self, *args, **kwargs): return METHODS["unsqueeze"](self, *args, **kwargs)
+    def permute(self, *args, **kwargs): return METHODS["permute"](self, *args, **kwargs)
+    def expand(self, *args, **kwargs): return METHODS["expand"](self, *args, **kwargs)
+    def view(self, *args, **kwargs): return METHODS["view"](self, *args, **kwargs)
+    def std(self, *args, **kwargs): return METHODS["std"](self, *args, **kwargs)
+    def prod(self, *args, **kwargs): return METHODS["prod"](self, *args, **kwargs)
+    def norm(self, *args, **kwargs): return METHODS["norm"](self, *args, **kwargs)
+    def clamp(self, *args, **kwargs): return METHODS["clamp"](self, *args, **kwargs)
+
 
 # Operand types an operator accepts; anything else gives Python's own TypeError.
 _OPERANDS = (Value, float, int, np.ndarray, np.generic, numbers.Number, list, tuple)
+
+
+def _axes(axis):
+    """An axis list as the tuple numpy takes (v.sum(axis=[0, 1]))."""
+    return tuple(axis) if isinstance(axis, list) else axis
 
 
 def _raw(x):

@@ -134,3 +134,16 @@ def test_the_guides_numpy_forward_runs_on_values(activation):
     np.testing.assert_allclose(out.data, expected, rtol=1e-12)
     assert gradcheck(lambda *p: nn_basics.forward(p[:2], p[2:], X, activation, "sigmoid")[0],
                      (*W, *B))
+
+
+def test_the_numpy_named_ops_and_pytorch_methods_are_reachable():
+    x = Value(np.arange(1.0, 7.0).reshape(1, 2, 3))
+    assert np.cumsum(x, axis=2).op == "cumsum" and np.tan(x).op == "tan"
+    assert np.einsum("ijk->k", x).shape == (3,) and np.linalg.norm(x).op == "vector_norm"
+    assert x.squeeze().shape == (2, 3) and x.unsqueeze(0).shape == (1, 1, 2, 3)
+    assert x.permute(2, 0, 1).shape == (3, 1, 2) and x.sum(axis=[1, 2]).shape == (1,)
+    m = Value(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    np.testing.assert_allclose(np.linalg.norm(m).item(), np.linalg.norm(m.data))
+    assert gradcheck(lambda m: np.linalg.norm(m), (m,))
+    with pytest.raises(TypeError, match="ord=2 of a matrix is not differentiated"):
+        np.linalg.norm(m, ord=2)
