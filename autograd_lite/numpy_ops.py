@@ -13,7 +13,7 @@ so second and higher derivatives work; masks and permutations come from the
 raw data. Step functions (`sign floor ceil`) have gradient 0, as in PyTorch.
 
 At the bottom: `Value` methods with PyTorch's names and signatures (`squeeze
-unsqueeze permute expand view std prod norm clamp sum`), in `VALUE_METHODS`.
+unsqueeze permute expand view std prod norm clamp`), in `VALUE_METHODS`.
 """
 import builtins
 import functools
@@ -431,6 +431,8 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correctio
     """numpy.std: the standard deviation over `axis`, dividing by N - ddof (numpy's ddof=0;
     PyTorch's default is 1). Where it is 0 its gradient is 0, as in PyTorch."""
     _refuse("std", dtype=dtype, out=out)
+    if correction is not None and ddof:
+        raise ValueError("std: pass ddof= or correction=, not both")
     return _std(a, axis=axis, ddof=ddof if correction is None else correction, keepdims=keepdims)
 
 
@@ -439,7 +441,7 @@ def _vector_norm_vjp(g, ans, x, axis, keepdims, ord):
     kept = _kept_shape(shape, axis)
     g, norm = g.reshape(kept), ans.reshape(kept)
     if ord == 0:  # the count of nonzero elements
-        return _zero_vjp(raw, None)
+        return np.zeros(shape, dtype=raw.dtype)
     if ord == 1:
         return g * np.sign(raw)
     if ord in (np.inf, -np.inf):  # the largest (smallest) |x|: ties share, as max does
@@ -449,7 +451,7 @@ def _vector_norm_vjp(g, ans, x, axis, keepdims, ord):
     safe = ops.where(1.0, norm, cond=zero)
     if ord == 2:
         return ops.where(0.0, g * x / safe, cond=zero)
-    powered = ops.abs(ops.where(1.0, x, cond=raw == 0)) ** (ord - 1.0) * (np.sign(raw))
+    powered = ops.abs(ops.where(1.0, x, cond=raw == 0)) ** (ord - 1.0) * np.sign(raw)  # 0 at 0
     return ops.where(0.0, g * powered / safe ** (ord - 1.0), cond=zero)
 
 
@@ -704,13 +706,6 @@ def _sizes(name, sizes):
     return tuple(int(n) for n in sizes)
 
 
-def value_sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-    """Sum over `axis` (an int, a tuple or a list, or None for all); PyTorch's dim/keepdim too."""
-    if dim is not None or keepdim is not None or axis.__class__ is list:
-        axis, keepdims = _axis("sum", axis, dim), _keep("sum", keepdims, keepdim)
-    return ops.sum(self, axis=axis, keepdims=keepdims)
-
-
 def value_prod(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Product over `axis` (see prod); PyTorch's dim/keepdim too."""
     return _prod(self, axis=_axis("prod", axis, dim), keepdims=_keep("prod", keepdims, keepdim))
@@ -803,5 +798,5 @@ def value_view(self, *shape):
 VALUE_METHODS = {
     "squeeze": value_squeeze, "unsqueeze": value_unsqueeze, "permute": value_permute,
     "expand": value_expand, "view": value_view, "std": value_std, "prod": value_prod,
-    "norm": value_norm, "clamp": value_clamp, "sum": value_sum,
+    "norm": value_norm, "clamp": value_clamp,
 }

@@ -138,7 +138,7 @@ def test_value_methods_match_pytorch_tensor_methods():
         (lambda v: M["norm"](v), lambda t: t.norm()),
         (lambda v: M["norm"](v, 3, dim=[0, 2]), lambda t: t.norm(3, dim=[0, 2])),
         (lambda v: M["clamp"](v, -0.5, 0.5), lambda t: t.clamp(-0.5, 0.5)),
-        (lambda v: M["sum"](v, dim=[0, 2], keepdim=True), lambda t: t.sum(dim=[0, 2], keepdim=True)),
+        (lambda v: v.sum(axis=[0, 2], keepdims=True), lambda t: t.sum(dim=[0, 2], keepdim=True)),
     ]
     for ours_fn, torch_fn in calls:
         ours, theirs = Value(x), torch.tensor(x, requires_grad=True)
