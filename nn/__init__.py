@@ -25,6 +25,8 @@ from .onnx_export import *     # noqa: F401,F403  export_onnx
 from .losses import *          # noqa: F401,F403  mse_loss, ..., MSELoss, ...
 from .optim import *           # noqa: F401,F403  SGD, RMSprop, Adagrad, Adam, AdamW
 from .lr_scheduler import *    # noqa: F401,F403  StepLR, ExponentialLR, CosineAnnealingLR, ReduceLROnPlateau
+from .one_cycle import *       # noqa: F401,F403  OneCycleLR
+from .lr_composition import *  # noqa: F401,F403  SequentialLR, ChainedScheduler
 from .training import *        # noqa: F401,F403  fit, predict, score
 
 skip_file_prefix(os.path.dirname(__file__))  # anomalies point at the user's line, not nn's

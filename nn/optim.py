@@ -36,6 +36,10 @@ from autograd_lite import Value, enable_grad
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adam", "AdamW"]
 
 
+# what schedulers write into a parameter group besides "lr" (and the momentum they cycle)
+SCHEDULER_KEYS = ("initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum")
+
+
 class Optimizer:
     """Base class: parameter groups, `zero_grad()`, `step()` and the state dict.
 
@@ -207,9 +211,9 @@ class Optimizer:
             kind, number, field = match.group(1), int(match.group(2)), match.group(3)
             value = np.asarray(value)
             if kind == "param_groups":
-                if number < len(groups) and field == "initial_lr":
-                    # a scheduler's record of the group's starting lr (PyTorch keeps it too):
-                    # restored even into an optimizer that has no scheduler yet
+                if number < len(groups) and field in SCHEDULER_KEYS:
+                    # a scheduler's record in the group (its starting lr; OneCycleLR's bounds),
+                    # as PyTorch keeps them: restored even into an optimizer with no scheduler yet
                     groups[number][field] = value.item()
                     continue
                 if number >= len(groups) or field not in groups[number]:
