@@ -15,14 +15,20 @@ runs any batch size.
     nn.export_onnx(model, X[:1], "model.onnx")
     onnxruntime.InferenceSession("model.onnx").run(None, {"input": X.astype(np.float32)})
 """
+import math
+
 import numpy as np
 
 from autograd_lite import Value, no_grad
 
-from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Snake, Tanh
-from .batchnorm import BatchNorm1d
-from .layers import Conv2d, Dropout, Flatten, Linear, MaxPool2d
+from .activations import (ELU, GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Snake,
+                          Softmax, Softplus, Tanh)
+from .batchnorm import BatchNorm1d, BatchNorm2d, LayerNorm
+from .conv import Conv2d
+from .embedding import Embedding
+from .layers import Dropout, Flatten, Linear
 from .module import Sequential
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .rnn import GRU, LSTM, RNN
 from .serialization import optional_package, write_atomically
 from .torch_bridge import entry_for
@@ -33,8 +39,9 @@ __all__ = ["export_onnx"]
 class OnnxGraph:
     """The graph being built: nodes, initializers and unique names, in float32."""
 
-    def __init__(self, onnx):
-        self.onnx, self.nodes, self.initializers, self.names = onnx, [], [], set()
+    def __init__(self, onnx, opset):
+        self.onnx, self.opset = onnx, opset
+        self.nodes, self.initializers, self.names = [], [], set()
 
     def _unique(self, name):
         candidate, count = name, 1
@@ -60,10 +67,28 @@ class OnnxGraph:
         self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
         return name
 
-    def parameter(self, layer_path, attribute, module):
-        """The initializer of `module.<attribute>`, named by its state-dict key."""
-        key = f"{layer_path}.{attribute}" if layer_path else attribute
-        return self.tensor(key, getattr(module, attribute))
+    def parameter(self, layer_path, attribute, module, default=None):
+        """The initializer of `module.<attribute>`, named by its state-dict key; where that is
+        None (bias=False), a constant holding `default` instead."""
+        value = getattr(module, attribute)
+        if value is None:
+            return self.tensor(f"{layer_path or 'model'}/{attribute}", default)
+        return self.tensor(f"{layer_path}.{attribute}" if layer_path else attribute, value)
+
+    def mean(self, x, axes, layer):
+        """ReduceMean over `axes`, keeping them: axes an attribute before opset 18, an input since."""
+        if self.opset < 18:
+            return self.node("ReduceMean", [x], layer, axes=list(axes), keepdims=1)
+        return self.node("ReduceMean", [x, self.tensor(f"{layer}/axes", list(axes))], layer,
+                         keepdims=1)
+
+    def normalize(self, x, axes, eps, layer):
+        """(x - mean) / sqrt(biased variance + eps) over `axes`, as our layers compute it."""
+        centred = self.node("Sub", [x, self.mean(x, axes, layer)], layer)
+        var = self.mean(self.node("Mul", [centred, centred], layer), axes, layer)
+        spread = self.node("Sqrt", [self.node("Add", [var, self.tensor(f"{layer}/eps", eps)],
+                                              layer)], layer)
+        return self.node("Div", [centred, spread], layer)
 
 
 def _pair(value):
@@ -80,21 +105,119 @@ def _linear(g, m, path, name, x, shape):
     return g.node("Add", [y] + bias, name) if bias else y
 
 
+def _padding(m):
+    """[top, left, bottom, right] of a Conv2d or pool, also for padding="valid"/"same" (which,
+    as PyTorch's, puts the odd pixel of an even kernel at the bottom and right)."""
+    padding = getattr(m, "padding", 0)
+    if isinstance(padding, str):
+        total = [0, 0] if padding == "valid" else \
+            [d * (k - 1) for d, k in zip(_pair(m.dilation), _pair(m.kernel_size))]
+        return [t // 2 for t in total] + [t - t // 2 for t in total]
+    return _pair(padding) * 2
+
+
+def _batched(convert):
+    """A 4-D-only converter that also takes one unbatched (C, H, W) sample, as our layers do."""
+    def with_unbatched(g, m, path, name, x, shape):
+        if len(shape) == 4:
+            return convert(g, m, path, name, x, shape)
+        axis = g.tensor(f"{name}/axis0", [0])
+        y = convert(g, m, path, name, g.node("Unsqueeze", [x, axis], name), (1,) + tuple(shape))
+        return g.node("Squeeze", [y, axis], name)
+    return with_unbatched
+
+
+_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}  # ours -> ONNX's
+
+
 def _conv2d(g, m, path, name, x, shape):
+    pads = _padding(m)
+    mode = getattr(m, "padding_mode", "zeros")
+    if mode != "zeros":  # pad first, as PyTorch does, then convolve without padding
+        if mode == "circular" and g.opset < 19:
+            raise ValueError(f"nn.export_onnx: layer '{name}' (Conv2d) has padding_mode="
+                             f"'circular', which needs opset_version 19 or newer")
+        edges = g.tensor(f"{name}/pads", [0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]])
+        x, pads = g.node("Pad", [x, edges], name, mode=_PAD_MODES[mode]), [0, 0, 0, 0]
     bias = [g.parameter(path, "bias", m)] if m.bias is not None else []
-    ph, pw = _pair(m.padding)
     return g.node("Conv", [x, g.parameter(path, "weight", m)] + bias, name,
-                  kernel_shape=_pair(m.kernel_size), strides=_pair(m.stride),
-                  pads=[ph, pw, ph, pw], dilations=_pair(getattr(m, "dilation", 1)),
-                  group=int(getattr(m, "groups", 1)))
+                  kernel_shape=_pair(m.kernel_size), strides=_pair(m.stride), pads=pads,
+                  dilations=_pair(getattr(m, "dilation", 1)), group=int(getattr(m, "groups", 1)))
+
+
+def _pool_length(n, kernel, stride, pad, dilation, ceil_mode):
+    """PyTorch's output length of a pool over n inputs, and the right padding that makes a
+    floor-mode ONNX pool give as many. (PyTorch's ceil_mode drops a last window that would
+    start in the right padding; ONNX's ceil_mode, before opset 19, does not.)"""
+    span, room = dilation * (kernel - 1) + 1, n + 2 * pad - dilation * (kernel - 1) - 1
+    out = (-(-room // stride) if ceil_mode else room // stride) + 1
+    if ceil_mode and (out - 1) * stride >= n + pad:
+        out -= 1
+    return out, max(pad, (out - 1) * stride + span - n - pad)
+
+
+def _pool_geometry(m, shape, dilation=(1, 1)):
+    """(kernel, stride, ONNX pads, output sizes) of a pool over `shape`'s last two axes."""
+    kernel, stride, pads = _pair(m.kernel_size), _pair(m.stride), _pair(m.padding)
+    sizes = [_pool_length(n, k, s, p, d, m.ceil_mode)
+             for n, k, s, p, d in zip(shape[-2:], kernel, stride, pads, dilation)]
+    return kernel, stride, pads + [right for _, right in sizes], [out for out, _ in sizes]
+
+
+def _pool(g, op, x, name, kernel, pads, fill, **attributes):
+    """An ONNX pool `op`; padding wider than the kernel, which ONNX Runtime refuses, is done
+    by a Pad node first, with `fill` (-inf for maxima, 0 for sums)."""
+    if any(pad >= k for pad, k in zip(pads, kernel * 2)):
+        edges = g.tensor(f"{name}/pads", [0, 0] + pads[:2] + [0, 0] + pads[2:])
+        x = g.node("Pad", [x, edges, g.tensor(f"{name}/fill", fill)], name, mode="constant")
+        pads = [0, 0, 0, 0]
+    return g.node(op, [x], name, kernel_shape=kernel, pads=pads, **attributes)
 
 
 def _max_pool2d(g, m, path, name, x, shape):
-    ph, pw = _pair(getattr(m, "padding", 0))
-    return g.node("MaxPool", [x], name, kernel_shape=_pair(m.kernel_size),
-                  strides=_pair(m.stride), pads=[ph, pw, ph, pw],
-                  dilations=_pair(getattr(m, "dilation", 1)),
-                  ceil_mode=int(getattr(m, "ceil_mode", False)))
+    if m.return_indices:
+        raise ValueError(f"nn.export_onnx: layer '{name}' (MaxPool2d) has return_indices=True; "
+                         f"ONNX's indices count differently, so only the maxima export")
+    dilation = _pair(m.dilation)
+    kernel, stride, pads, _ = _pool_geometry(m, shape, dilation)
+    return _pool(g, "MaxPool", x, name, kernel, pads, -np.inf, strides=stride, dilations=dilation)
+
+
+def _avg_pool2d(g, m, path, name, x, shape):
+    """AveragePool counting the padding, times a constant that turns its divisor (the kernel's
+    area) into PyTorch's at each output position: the window clipped to the padded input,
+    its part inside the input (count_include_pad=False), or divisor_override."""
+    kernel, stride, pads, outs = _pool_geometry(m, shape)
+    y = _pool(g, "AveragePool", x, name, kernel, pads, 0.0, strides=stride, count_include_pad=1)
+    counts = []
+    for n, k, s, p, out in zip(shape[-2:], kernel, stride, pads, outs):
+        start = np.arange(out) * s - p
+        end = np.minimum(start + k, n + p)
+        counts.append(end - start if m.count_include_pad else
+                      np.minimum(end, n) - np.maximum(start, 0))
+    divisor = np.outer(*counts) if m.divisor_override is None else \
+        np.full(outs, float(m.divisor_override))
+    correction = kernel[0] * kernel[1] / divisor
+    if np.all(correction == 1):
+        return y
+    return g.node("Mul", [y, g.tensor(f"{name}/divisor", correction)], name)
+
+
+def _adaptive_avg_pool2d(g, m, path, name, x, shape):
+    """Global average pooling, or an AveragePool where each output cell averages an equal,
+    non-overlapping block (the input size a multiple of the output size)."""
+    size = shape[-2:]
+    wanted = [n if want is None else want
+              for n, want in zip(size, [m.output_size] * 2 if np.ndim(m.output_size) == 0 and
+                                 m.output_size is not None else m.output_size)]
+    if wanted == [1, 1]:
+        return g.node("GlobalAveragePool", [x], name)
+    if any(n % want for n, want in zip(size, wanted)):
+        raise ValueError(f"nn.export_onnx: layer '{name}' (AdaptiveAvgPool2d) pools {tuple(size)}"
+                         f" to {tuple(wanted)}: ONNX has a form only when each output size "
+                         f"divides the input size")
+    kernel = [n // want for n, want in zip(size, wanted)]
+    return g.node("AveragePool", [x], name, kernel_shape=kernel, strides=kernel)
 
 
 def _flatten(g, m, path, name, x, shape):
@@ -107,14 +230,27 @@ def _flatten(g, m, path, name, x, shape):
 
 
 def _batch_norm(g, m, path, name, x, shape):
-    if m.affine:
-        scale, shift = g.parameter(path, "weight", m), g.parameter(path, "bias", m)
-    else:
-        scale = g.tensor(f"{name}/ones", np.ones(m.num_features))
-        shift = g.tensor(f"{name}/zeros", np.zeros(m.num_features))
-    return g.node("BatchNormalization", [x, scale, shift, g.parameter(path, "running_mean", m),
-                                         g.parameter(path, "running_var", m)],
-                  name, epsilon=float(m.eps))
+    """BatchNormalization with the running statistics; without them (track_running_stats=False)
+    eval mode normalizes by the batch's own, as our layer does."""
+    ones, zeros = np.ones(m.num_features), np.zeros(m.num_features)
+    scale, shift = g.parameter(path, "weight", m, ones), g.parameter(path, "bias", m, zeros)
+    if getattr(m, "track_running_stats", True):
+        return g.node("BatchNormalization", [x, scale, shift, g.parameter(path, "running_mean", m),
+                                             g.parameter(path, "running_var", m)],
+                      name, epsilon=float(m.eps))
+    y = g.normalize(x, [0] + list(range(2, len(shape))), m.eps, name)
+    channel = g.tensor(f"{name}/channel", [0] + list(range(2, len(shape))))  # (C,) -> (1, C, 1..)
+    y = g.node("Mul", [y, g.node("Unsqueeze", [scale, channel], name)], name)
+    return g.node("Add", [y, g.node("Unsqueeze", [shift, channel], name)], name)
+
+
+def _layer_norm(g, m, path, name, x, shape):
+    y = g.normalize(x, range(len(shape) - len(m.normalized_shape), len(shape)), m.eps, name)
+    if m.weight is not None:
+        y = g.node("Mul", [y, g.parameter(path, "weight", m)], name)
+    if m.bias is not None:
+        y = g.node("Add", [y, g.parameter(path, "bias", m)], name)
+    return y
 
 
 def _activation(op, **attributes):
@@ -123,6 +259,55 @@ def _activation(op, **attributes):
 
 def _leaky_relu(g, m, path, name, x, shape):
     return g.node("LeakyRelu", [x], name, alpha=float(m.negative_slope))
+
+
+def _elu(g, m, path, name, x, shape):
+    return g.node("Elu", [x], name, alpha=float(m.alpha))
+
+
+def _gelu(g, m, path, name, x, shape):
+    """x Φ(x) as its formula (ONNX's Gelu op arrived only in opset 20)."""
+    if m.approximate == "tanh":  # 0.5 x (1 + tanh(sqrt(2/π) (x + 0.044715 x³)))
+        cube = g.node("Mul", [g.node("Mul", [x, x], name), x], name)
+        inner = g.node("Add", [x, g.node("Mul", [cube, g.tensor(f"{name}/c", 0.044715)], name)],
+                       name)
+        curve = g.node("Tanh", [g.node("Mul", [inner, g.tensor(f"{name}/k", math.sqrt(2 / math.pi))],
+                                       name)], name)
+    else:  # 0.5 x (1 + erf(x / sqrt(2)))
+        curve = g.node("Erf", [g.node("Mul", [x, g.tensor(f"{name}/k", 1 / math.sqrt(2))], name)],
+                       name)
+    half = g.node("Mul", [x, g.tensor(f"{name}/half", 0.5)], name)
+    return g.node("Mul", [half, g.node("Add", [curve, g.tensor(f"{name}/one", 1.0)], name)], name)
+
+
+def _silu(g, m, path, name, x, shape):
+    return g.node("Mul", [x, g.node("Sigmoid", [x], name)], name)
+
+
+def _softplus(g, m, path, name, x, shape):
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold, as PyTorch's."""
+    scaled = x if m.beta == 1 else g.node("Mul", [x, g.tensor(f"{name}/beta", m.beta)], name)
+    y = g.node("Softplus", [scaled], name)
+    if m.beta != 1:
+        y = g.node("Div", [y, g.tensor(f"{name}/beta", m.beta)], name)
+    if math.isinf(m.threshold):
+        return y
+    above = g.node("Greater", [scaled, g.tensor(f"{name}/threshold", m.threshold)], name)
+    return g.node("Where", [above, x, y], name)
+
+
+def _softmax(op):
+    def convert(g, m, path, name, x, shape):
+        dim = m.dim if m.dim is not None else (0 if len(shape) in (0, 1, 3) else 1)  # PyTorch's
+        return g.node(op, [x], name, axis=int(dim))                            # implicit choice
+    return convert
+
+
+def _embedding(g, m, path, name, x, shape):
+    if m.max_norm is not None:
+        raise ValueError(f"nn.export_onnx: layer '{name}' (Embedding) has max_norm={m.max_norm}, "
+                         f"which rewrites its weights on every call; ONNX has no form for it")
+    return g.node("Gather", [g.parameter(path, "weight", m), x], name, axis=0)
 
 
 def _snake(g, m, path, name, x, shape):
@@ -193,11 +378,16 @@ def _recurrent(g, m, path, name, x, shape):
 # our class -> the function that adds its nodes; Dropout is the identity in eval mode
 CONVERTERS = {
     Linear: _linear,
-    Conv2d: _conv2d,
-    MaxPool2d: _max_pool2d,
+    Conv2d: _batched(_conv2d),
+    MaxPool2d: _batched(_max_pool2d),
+    AvgPool2d: _batched(_avg_pool2d),
+    AdaptiveAvgPool2d: _batched(_adaptive_avg_pool2d),
     Flatten: _flatten,
     Dropout: _activation("Identity"),
     BatchNorm1d: _batch_norm,
+    BatchNorm2d: _batch_norm,
+    LayerNorm: _layer_norm,
+    Embedding: _embedding,
     RNN: _recurrent,
     LSTM: _recurrent,
     GRU: _recurrent,
@@ -205,6 +395,12 @@ CONVERTERS = {
     Sigmoid: _activation("Sigmoid"),
     ReLU: _activation("Relu"),
     LeakyReLU: _leaky_relu,
+    ELU: _elu,
+    GELU: _gelu,
+    SiLU: _silu,
+    Softplus: _softplus,
+    Softmax: _softmax("Softmax"),
+    LogSoftmax: _softmax("LogSoftmax"),
     Identity: _activation("Identity"),
     Snake: _snake,
 }
@@ -238,15 +434,24 @@ def _export_layer(g, module, path, names, value):
     return (outputs if isinstance(outputs, list) else [outputs]), result
 
 
+def _first_layer(model):
+    while isinstance(model, Sequential) and len(model):
+        model = model[0]
+    return model
+
+
+def _takes_indices(model):
+    """Whether the model's input is integer indices (an Embedding first), not numbers."""
+    return isinstance(_first_layer(model), Embedding)
+
+
 def _batch_axis(model, ndim):
     """Which axis of the input is the batch: 1 for a time-first recurrent first layer
-    ((L, N, features)), none for an unbatched input, else 0."""
-    first = model
-    while isinstance(first, Sequential) and len(first):
-        first = first[0]
+    ((L, N, features)), none for an unbatched input, else 0 (also for a vector of indices)."""
+    first = _first_layer(model)
     if hasattr(first, "batch_first"):
         return None if ndim == 2 else (0 if first.batch_first else 1)
-    return 0 if ndim >= 2 else None
+    return 0 if ndim >= 2 or (ndim == 1 and isinstance(first, Embedding)) else None
 
 
 def _dynamic_shapes(model, example, values, axis):
@@ -302,17 +507,17 @@ def export_onnx(model, example_input, path, opset_version=17, input_names=None,
         raise ValueError(f"nn.export_onnx: opset_version must be between 13 and {newest} (the "
                          f"installed onnx's newest), got {opset_version}")
     _check_eval_mode(model)
-    example = np.asarray(example_input.data if isinstance(example_input, Value) else example_input,
-                         dtype=np.float64)
+    example = np.asarray(example_input.data if isinstance(example_input, Value) else example_input)
+    example = example.astype(np.int64 if example.dtype.kind in "iub" and _takes_indices(model)
+                             else np.float64)
     input_names = ["input"] if input_names is None else list(input_names)
     if len(input_names) != 1:
         raise ValueError(f"nn.export_onnx: the model takes one input, got input_names="
                          f"{input_names}")
-    g = OnnxGraph(onnx)
+    g = OnnxGraph(onnx, int(opset_version))
     g.names.add(input_names[0])
     with no_grad():
-        outputs, result = _export_layer(g, model, "", input_names,
-                                        Value(example, requires_grad=False))
+        outputs, result = _export_layer(g, model, "", input_names, example)  # as model(x) would
     values = _flat(result)
     if output_names is None:  # several outputs only come from a recurrent last layer
         output_names = ["output", "h_n", "c_n"][:len(outputs)]
@@ -325,9 +530,10 @@ def export_onnx(model, example_input, path, opset_version=17, input_names=None,
     axis, output_shapes = _dynamic_shapes(model, example, values, axis)
     input_shape = [("batch" if i == axis else size) for i, size in enumerate(example.shape)]
     float32 = onnx.TensorProto.FLOAT
+    input_type = onnx.TensorProto.INT64 if example.dtype == np.int64 else float32  # indices
     graph = onnx.helper.make_graph(
         g.nodes, type(model).__name__,
-        [onnx.helper.make_tensor_value_info(input_names[0], float32, input_shape)],
+        [onnx.helper.make_tensor_value_info(input_names[0], input_type, input_shape)],
         [onnx.helper.make_tensor_value_info(name, float32, shape)
          for name, shape in zip(output_names, output_shapes)],
         initializer=g.initializers)

@@ -21,10 +21,14 @@ import numpy as np
 
 from autograd_lite import Value
 
-from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Snake, Tanh
-from .batchnorm import BatchNorm1d
-from .layers import Conv2d, Dropout, Flatten, Linear, MaxPool2d
+from .activations import (ELU, GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Snake,
+                          Softmax, Softplus, Tanh)
+from .batchnorm import BatchNorm1d, BatchNorm2d, LayerNorm
+from .conv import Conv2d
+from .embedding import Embedding
+from .layers import Dropout, Flatten, Linear
 from .module import Sequential
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .rnn import GRU, LSTM, RNN
 from .serialization import optional_package
 
@@ -32,6 +36,8 @@ __all__ = ["to_torch", "from_torch"]
 
 REQUIRED = inspect.Parameter.empty  # an argument with no default
 
+_BATCH_NORM = dict(num_features=REQUIRED, eps=1e-5, momentum=0.1, affine=True,
+                   track_running_stats=True, bias=True)
 _RECURRENT = dict(input_size=REQUIRED, hidden_size=REQUIRED, num_layers=1, bias=True,
                   batch_first=False, dropout=0.0, bidirectional=False)
 
@@ -43,10 +49,18 @@ LAYERS = {
                             padding_mode="zeros")),
     MaxPool2d: ("MaxPool2d", dict(kernel_size=REQUIRED, stride=None, padding=0, dilation=1,
                                   return_indices=False, ceil_mode=False)),
+    AvgPool2d: ("AvgPool2d", dict(kernel_size=REQUIRED, stride=None, padding=0, ceil_mode=False,
+                                  count_include_pad=True, divisor_override=None)),
+    AdaptiveAvgPool2d: ("AdaptiveAvgPool2d", dict(output_size=REQUIRED)),
     Flatten: ("Flatten", dict(start_dim=1, end_dim=-1)),
     Dropout: ("Dropout", dict(p=0.5)),
-    BatchNorm1d: ("BatchNorm1d", dict(num_features=REQUIRED, eps=1e-5, momentum=0.1, affine=True,
-                                      track_running_stats=True)),
+    BatchNorm1d: ("BatchNorm1d", _BATCH_NORM),
+    BatchNorm2d: ("BatchNorm2d", _BATCH_NORM),
+    LayerNorm: ("LayerNorm", dict(normalized_shape=REQUIRED, eps=1e-5, elementwise_affine=True,
+                                  bias=True)),
+    Embedding: ("Embedding", dict(num_embeddings=REQUIRED, embedding_dim=REQUIRED,
+                                  padding_idx=None, max_norm=None, norm_type=2.0,
+                                  scale_grad_by_freq=False, sparse=False)),
     RNN: ("RNN", dict(_RECURRENT, nonlinearity="tanh")),
     LSTM: ("LSTM", dict(_RECURRENT, proj_size=0)),
     GRU: ("GRU", _RECURRENT),
@@ -54,6 +68,12 @@ LAYERS = {
     Sigmoid: ("Sigmoid", {}),
     ReLU: ("ReLU", {}),
     LeakyReLU: ("LeakyReLU", dict(negative_slope=0.01)),
+    ELU: ("ELU", dict(alpha=1.0)),
+    GELU: ("GELU", dict(approximate="none")),
+    SiLU: ("SiLU", {}),
+    Softplus: ("Softplus", dict(beta=1.0, threshold=20.0)),
+    Softmax: ("Softmax", dict(dim=None)),
+    LogSoftmax: ("LogSoftmax", dict(dim=None)),
     Identity: ("Identity", {}),
     Snake: ("Snake", dict(a=1.0, learnable=False)),  # not in torch.nn: _torch_snake_class()
 }

@@ -35,10 +35,14 @@ def runtime():
 
 def run_file(runtime, path, x, name="input"):
     session = runtime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return session.run(None, {name: np.asarray(x, dtype=np.float32)})
+    x = np.asarray(x)
+    return session.run(None, {name: x.astype(np.int64 if x.dtype.kind in "iu" else np.float32)})
 
 
 def assert_runtime_matches(runtime, model, path, x):
+    """ONNX Runtime's outputs for x (in float32) are ours for the same float32 numbers."""
+    if x.dtype.kind == "f":
+        x = x.astype(np.float32).astype(np.float64)  # the numbers ONNX Runtime sees
     expected = [v.data for v in outputs_of(model(x))]
     got = run_file(runtime, path, x)
     assert len(got) == len(expected)
@@ -51,7 +55,9 @@ def another_batch(x, axis, size):
     """`x` with `size` examples along its batch axis (drawn again around x's values)."""
     shape = list(x.shape)
     shape[axis] = size
-    return np.random.default_rng(size).normal(size=shape)
+    if x.dtype.kind in "iu":  # Embedding's indices
+        return np.random.default_rng(size).integers(0, x.max() + 1, size=shape)
+    return np.random.default_rng(size).normal(size=shape) * 2
 
 
 # --- every layer, every option -----------------------------------------------------------------

@@ -17,10 +17,12 @@ from hypothesis import given, settings, strategies as st
 
 import nn
 from autograd_lite import Value
+from nn import torch_bridge
 
-ACTIVATIONS = ["Tanh", "Sigmoid", "ReLU", "LeakyReLU", "Identity", "Snake", "Dropout"]
-KINDS = ["Linear", "Conv2d", "MaxPool2d", "Flatten", "BatchNorm1d", "recurrent", "activation",
-         "MLP"]
+ACTIVATIONS = ["Tanh", "Sigmoid", "ReLU", "LeakyReLU", "Identity", "Snake", "Dropout", "ELU",
+               "GELU", "SiLU", "Softplus", "Softmax", "LogSoftmax"]
+KINDS = ["Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Flatten",
+         "BatchNorm", "LayerNorm", "Embedding", "recurrent", "activation", "MLP"]
 
 
 def outputs_of(result):
@@ -30,11 +32,24 @@ def outputs_of(result):
     return [result]
 
 
+def image(draw, batch, channels, smallest):
+    """An (N, C, H, W) shape, or an unbatched (C, H, W) one, of sides at least `smallest`."""
+    sides = (smallest + draw(st.integers(0, 3)), smallest + draw(st.integers(0, 3)))
+    return draw(st.sampled_from([(batch, channels) + sides, (channels,) + sides]))
+
+
+def pool_options(draw, kernel):
+    """stride, and padding at most half the kernel (PyTorch's limit)."""
+    return dict(stride=draw(st.sampled_from([None, 1, 2, 3])),
+                padding=draw(st.integers(0, kernel // 2)), ceil_mode=draw(st.booleans()))
+
+
 @st.composite
 def layer_cases(draw, onnx=False, training=False):
-    """(layer, float64 input, batch axis or None): every layer kind with drawn options,
-    its parameters drawn from a drawn seed. `onnx`: only what ONNX can express (no
-    LSTM projection); `training`: a model in training mode, without random dropout."""
+    """(layer, input, batch axis or None): every layer kind with drawn options, its parameters
+    drawn from a drawn seed; the input is float64 (integer indices for Embedding). `onnx`:
+    only what ONNX can express (no LSTM projection, circular padding or uneven adaptive
+    pooling); `training`: no dropout (its masks are random)."""
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
     kind = draw(st.sampled_from(KINDS))
     batch = draw(st.integers(1, 3))
@@ -43,43 +58,72 @@ def layer_cases(draw, onnx=False, training=False):
         n_in = draw(st.integers(1, 4))
         layer = nn.Linear(n_in, draw(st.integers(1, 4)), bias=draw(st.booleans()), rng=rng)
         shape = draw(st.sampled_from([(n_in,), (batch, n_in), (batch, 2, n_in)]))
-        axis = 0 if len(shape) > 1 else None
     elif kind == "Conv2d":
-        options = dict(stride=draw(st.tuples(st.integers(1, 2), st.integers(1, 2))),
-                       padding=draw(st.tuples(st.integers(0, 1), st.integers(0, 1))))
-        accepted = inspect.signature(nn.Conv2d).parameters
-        groups = draw(st.integers(1, 2)) if "groups" in accepted else 1
-        if groups > 1:
-            options["groups"] = groups
-        if "dilation" in accepted:
-            options["dilation"] = draw(st.tuples(st.integers(1, 2), st.integers(1, 2)))
+        groups = draw(st.integers(1, 2))
         kernel = draw(st.tuples(st.integers(1, 3), st.integers(1, 3)))
+        dilation = draw(st.tuples(st.integers(1, 2), st.integers(1, 2)))
+        modes = ["zeros", "reflect", "replicate"] + ([] if onnx else ["circular"])
+        options = dict(stride=draw(st.tuples(st.integers(1, 2), st.integers(1, 2))),
+                       padding=draw(st.tuples(st.integers(0, 1), st.integers(0, 1))),
+                       padding_mode=draw(st.sampled_from(modes)))
+        if draw(st.booleans()):
+            options.update(stride=1, padding=draw(st.sampled_from(["same", "valid"])))
         c_in, c_out = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
-        layer = nn.Conv2d(c_in, c_out, kernel, bias=draw(st.booleans()), rng=rng, **options)
-        dilation = options.get("dilation", (1, 1))
-        shape = (batch, c_in) + tuple(k * d + draw(st.integers(0, 3))
-                                      for k, d in zip(kernel, dilation))
-    elif kind == "MaxPool2d":
+        layer = nn.Conv2d(c_in, c_out, kernel, dilation=dilation, groups=groups,
+                          bias=draw(st.booleans()), rng=rng, **options)
+        shape = image(draw, batch, c_in, max(k * d for k, d in zip(kernel, dilation)) + 1)
+    elif kind in ("MaxPool2d", "AvgPool2d"):
         kernel = draw(st.integers(1, 3))
-        layer = nn.MaxPool2d(kernel, stride=draw(st.sampled_from([None, 1, 2, 3])))
-        shape = (batch, draw(st.integers(1, 2)), kernel + draw(st.integers(0, 3)),
-                 kernel + draw(st.integers(0, 3)))
+        options = pool_options(draw, kernel)
+        if kind == "MaxPool2d":
+            layer = nn.MaxPool2d(kernel, dilation=draw(st.integers(1, 2)), **options)
+            smallest = kernel * layer.dilation
+        else:
+            layer = nn.AvgPool2d(kernel, count_include_pad=draw(st.booleans()),
+                                 divisor_override=draw(st.sampled_from([None, 3])), **options)
+            smallest = kernel
+        shape = image(draw, batch, draw(st.integers(1, 2)), smallest)
+    elif kind == "AdaptiveAvgPool2d":
+        wanted = draw(st.tuples(st.integers(1, 3), st.sampled_from([1, 2, None])))
+        layer = nn.AdaptiveAvgPool2d(wanted)
+        sides = []
+        for want in wanted:  # a multiple of the output size for ONNX, any size otherwise
+            side = draw(st.integers(1, 4)) if want is None else want * draw(st.integers(1, 2))
+            sides.append(side if onnx else side + draw(st.integers(0, 2)))
+        shape = (batch, draw(st.integers(1, 2))) + tuple(sides)
     elif kind == "Flatten":
         shape = (batch,) + tuple(draw(st.lists(st.integers(1, 3), min_size=1, max_size=3)))
         start = draw(st.integers(0, len(shape) - 1))
         end = draw(st.integers(start, len(shape) - 1))
         layer = nn.Flatten(start - len(shape) * draw(st.booleans()),  # negative dims too
                            end - len(shape) * draw(st.booleans()))
-    elif kind == "BatchNorm1d":
+    elif kind == "BatchNorm":
         features = draw(st.integers(1, 4))
-        layer = nn.BatchNorm1d(features, eps=draw(st.sampled_from([1e-5, 0.1])),
-                               affine=draw(st.booleans()))
-        layer.running_mean = rng.normal(size=features)
-        layer.running_var = rng.uniform(0.5, 2.0, size=features)
-        if layer.affine:
-            layer.weight.data = rng.normal(size=features)
-            layer.bias.data = rng.normal(size=features)
-        shape = draw(st.sampled_from([(batch + 1, features), (batch, features, 3)]))
+        two_d = draw(st.booleans())
+        layer = (nn.BatchNorm2d if two_d else nn.BatchNorm1d)(
+            features, eps=draw(st.sampled_from([1e-5, 0.1])), affine=draw(st.booleans()),
+            track_running_stats=draw(st.booleans()), bias=draw(st.booleans()))
+        if layer.track_running_stats:
+            layer.running_mean = rng.normal(size=features)
+            layer.running_var = rng.uniform(0.5, 2.0, size=features)
+        for param in layer.parameters():
+            param.data = rng.normal(size=features)
+        shape = (batch + 1, features, 2, 3) if two_d else \
+            draw(st.sampled_from([(batch + 1, features), (batch, features, 3)]))
+    elif kind == "LayerNorm":
+        shape = (batch,) + tuple(draw(st.lists(st.integers(1, 3), min_size=1, max_size=3)))
+        normalized = shape[len(shape) - draw(st.integers(1, len(shape) - 1)):]
+        layer = nn.LayerNorm(normalized, eps=draw(st.sampled_from([1e-5, 0.1])),
+                             elementwise_affine=draw(st.booleans()), bias=draw(st.booleans()))
+        for param in layer.parameters():
+            param.data = rng.normal(size=normalized)
+    elif kind == "Embedding":
+        count = draw(st.integers(1, 5))
+        layer = nn.Embedding(count, draw(st.integers(1, 3)), rng=rng,
+                             padding_idx=draw(st.sampled_from([None, 0])))
+        indices = rng.integers(0, count, size=draw(st.sampled_from([(batch,), (batch, 3)])))
+        layer.train(training)
+        return layer, indices, 0
     elif kind == "recurrent":
         cls = draw(st.sampled_from([nn.RNN, nn.LSTM, nn.GRU]))
         n_in, hidden = draw(st.integers(1, 3)), draw(st.integers(1, 4))
@@ -100,24 +144,33 @@ def layer_cases(draw, onnx=False, training=False):
     elif kind == "activation":
         name = draw(st.sampled_from(ACTIVATIONS))
         shape = tuple(draw(st.lists(st.integers(1, 3), min_size=1, max_size=3)))
-        if name == "LeakyReLU":
-            layer = nn.LeakyReLU(draw(st.sampled_from([0.01, 0.2, 1.5])))
+        if name in ("LeakyReLU", "ELU"):
+            layer = getattr(nn, name)(draw(st.sampled_from([0.01, 0.2, 1.5])))
         elif name == "Snake":
             a = rng.uniform(0.5, 2.0, size=draw(st.sampled_from([(), shape[-1:]])))
             layer = nn.Snake(a if a.ndim else float(a), learnable=draw(st.booleans()))
         elif name == "Dropout":
             layer = nn.Dropout(0.0 if training else draw(st.sampled_from([0.0, 0.5])))
+        elif name == "GELU":
+            layer = nn.GELU(draw(st.sampled_from(["none", "tanh"])))
+        elif name == "Softplus":
+            layer = nn.Softplus(draw(st.sampled_from([1.0, 2.0])),
+                                draw(st.sampled_from([1.0, 20.0])))
+        elif name in ("Softmax", "LogSoftmax"):
+            layer = getattr(nn, name)(draw(st.integers(-len(shape), len(shape) - 1)))
         else:
             layer = getattr(nn, name)()
-        axis = 0 if len(shape) > 1 else None
     else:
         sizes = draw(st.lists(st.integers(1, 4), min_size=2, max_size=4))
         activation = draw(st.sampled_from(["tanh", "sigmoid", "relu", "leaky_relu", "snake"]))
         layer = nn.MLP(sizes, activation=activation, output_activation=draw(
             st.sampled_from([None, "sigmoid", "linear"])), rng=rng)
         shape = (batch, sizes[0])
+    if kind in ("Linear", "activation", "Conv2d", "MaxPool2d", "AvgPool2d") and \
+            len(shape) < (4 if "2d" in kind.lower() else 2):
+        axis = None  # one unbatched sample
     layer.train(training)
-    return layer, rng.normal(size=shape), axis
+    return layer, rng.normal(size=shape) * 2, axis
 
 
 # --- ours -> PyTorch -> ours ------------------------------------------------------------------
@@ -130,7 +183,9 @@ def test_each_layer_in_torch_gives_our_outputs_and_gradients(case, training):
         layer.train()
     theirs = nn.to_torch(layer)
     assert theirs.training == layer.training
-    ours_x, their_x = Value(x), torch.tensor(x, requires_grad=True)
+    differentiable = x.dtype.kind == "f"  # not Embedding's indices
+    ours_x, their_x = (Value(x) if differentiable else x), torch.tensor(x)
+    their_x.requires_grad_(differentiable)
     ours, expected = outputs_of(layer(ours_x)), outputs_of(theirs(their_x))
     assert len(ours) == len(expected)
     for mine, their in zip(ours, expected):
@@ -138,7 +193,8 @@ def test_each_layer_in_torch_gives_our_outputs_and_gradients(case, training):
     # a different weight per output, so each output's gradient counts
     sum((i + 1.5) * (o * o).sum() for i, o in enumerate(ours)).backward()
     sum((i + 1.5) * (o * o).sum() for i, o in enumerate(expected)).backward()
-    np.testing.assert_allclose(ours_x.grad, their_x.grad.numpy(), rtol=1e-10, atol=1e-10)
+    if differentiable:
+        np.testing.assert_allclose(ours_x.grad, their_x.grad.numpy(), rtol=1e-10, atol=1e-10)
     their_params = dict(theirs.named_parameters())
     assert list(their_params) == [name for name, _ in layer.named_parameters()]
     for name, param in layer.named_parameters():
@@ -214,7 +270,7 @@ class Scaled(nn.Module):
 def test_a_layer_without_an_equivalent_is_named():
     pytest.importorskip("torch")
     with pytest.raises(TypeError, match=r"nn.to_torch: layer '1\.0' \(Scaled\) has no "
-                                        r"equivalent.*supported: BatchNorm1d, Conv2d"):
+                                        r"equivalent.*supported: .*BatchNorm1d, .*Conv2d"):
         nn.to_torch(nn.Sequential(nn.Linear(2, 2), nn.Sequential(Scaled())))
 
 
@@ -229,17 +285,20 @@ def test_a_subclass_with_its_own_forward_is_not_taken_for_its_base():
         nn.to_torch(Doubled(2, 2))
 
 
-def test_torch_layers_and_settings_we_lack_are_named():
+def test_torch_layers_and_settings_we_lack_are_named(monkeypatch):
     torch = pytest.importorskip("torch")
     with pytest.raises(TypeError, match=r"nn.from_torch: layer '1' \(Bilinear\) has no equivalent"):
         nn.from_torch(torch.nn.Sequential(torch.nn.ReLU(), torch.nn.Bilinear(2, 2, 2)))
-    with pytest.raises(ValueError, match=r"layer '0' \(MaxPool2d\) has ceil_mode=True, which "
-                                         r"nn.MaxPool2d does not support \(only ceil_mode=False\)"):
-        nn.from_torch(torch.nn.Sequential(torch.nn.MaxPool2d(2, ceil_mode=True)))
-    with pytest.raises(ValueError, match=r"\(Conv2d\) has padding_mode='reflect'"):
-        nn.from_torch(torch.nn.Conv2d(1, 1, 3, padding_mode="reflect"))
-    with pytest.raises(ValueError, match=r"\(BatchNorm1d\) has track_running_stats=False"):
-        nn.from_torch(torch.nn.BatchNorm1d(3, track_running_stats=False))
+    with pytest.raises(ValueError, match=r"layer '0' \(Embedding\): Embedding: "
+                                         r"scale_grad_by_freq and sparse gradients are not"):
+        nn.from_torch(torch.nn.Sequential(torch.nn.Embedding(3, 2, scale_grad_by_freq=True)))
+    # a PyTorch argument our class does not take must be at PyTorch's default
+    monkeypatch.setitem(torch_bridge.LAYERS, nn.Dropout, ("Dropout", dict(p=0.5, inplace=False)))
+    nn.from_torch(torch.nn.Dropout(0.2))
+    with pytest.raises(ValueError, match=r"\(the model itself\) \(Dropout\) has inplace=True, "
+                                         r"which nn.Dropout does not support \(only "
+                                         r"inplace=False\)"):
+        nn.from_torch(torch.nn.Dropout(0.2, inplace=True))
 
 
 @pytest.mark.parametrize("function, argument", [("to_torch", "model"), ("from_torch", "module")])
