@@ -17,13 +17,24 @@ whether the hand version is right and, when it is not, what kind of wrong:
     print(report)                       # a table, with hints
     report.passed, report["w"].max_abs_error, report["w"].factor
 
+When hand_fn's forward part runs on `Value`s as well (numpy's functions accept
+them: `np.tanh`, `np.dot`, `np.mean`, ...), the loss need not be written twice:
+`check_gradients(hand, {"w": w0, "b": b0})` runs `hand` on `Value`s and
+differentiates the loss it computes itself. Where `Value`s cannot follow hand
+(item assignment such as `g[np.arange(n), labels] -= 1`), the error names the
+line and asks for loss_fn.
+
 Hints name a constant ratio between the hand and the automatic gradient (a
 sign flip, a factor 2 or ½, the batch size N or 1/N), entries that disagree
 while the rest agree (typically a missing activation derivative), a missing
 key, a transposed gradient and a gradient not summed over the batch.
 """
+import re
+import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 
@@ -115,16 +126,24 @@ class GradientReport:
         return "\n".join(lines)
 
 
-def check_gradients(hand_fn, loss_fn, params, *, eps=1e-6, rtol=1e-5, atol=1e-8,
+def check_gradients(hand_fn, loss_fn=None, params=None, *, eps=1e-6, rtol=1e-5, atol=1e-8,
                     batch_size=None):
     """Compare a hand-derived gradient with the engine's and with finite differences.
 
+    Called as check_gradients(hand_fn, params) or check_gradients(hand_fn, loss_fn, params).
+
     hand_fn(**arrays) -> (loss, {name: gradient}): the learner's numpy forward and
         backward, called with one keyword numpy array (a float64 copy) per parameter.
-    loss_fn(**values) -> scalar Value: the same loss written with autograd_lite ops,
-        called with one keyword `Value` per parameter. The engine differentiates
-        it; central differences (step `eps`) of it give the numerical gradient.
-    params: {name: array}, the point to check at.
+        Its gradients are always the ones from this numpy call, checked as written.
+    loss_fn(**values) -> scalar Value: optional, the same loss written with
+        autograd_lite ops, called with one keyword `Value` per parameter. The
+        engine differentiates it; central differences (step `eps`) of it give
+        the numerical gradient. Without it, hand_fn itself is called with
+        `Value`s and the engine differentiates the loss it returns; the
+        numerical gradient is then of hand_fn's numpy loss. Where `Value`s cannot
+        follow hand_fn, a TypeError names the line and asks for loss_fn.
+    params: {name: array}, the point to check at (the second argument when
+        loss_fn is left out).
     batch_size: optional; lets a hint name a factor of N or 1/N as the batch size.
 
     An entry passes when |hand - auto| <= atol + rtol * |auto|; the losses must
@@ -134,19 +153,34 @@ def check_gradients(hand_fn, loss_fn, params, *, eps=1e-6, rtol=1e-5, atol=1e-8,
     nothing is raised for a wrong gradient (a hand_fn or loss_fn returning the
     wrong kind of thing raises TypeError or ValueError).
     """
+    if params is None and isinstance(loss_fn, Mapping):  # check_gradients(hand_fn, params)
+        loss_fn, params = None, loss_fn
+    if not isinstance(params, Mapping):
+        raise TypeError(f"check_gradients: params must be a {{name: array}} dict, as in "
+                        f"check_gradients(hand_fn, params) or check_gradients(hand_fn, loss_fn, "
+                        f"params); got {type(params).__name__}")
+    if loss_fn is not None and not callable(loss_fn):
+        raise TypeError(f"check_gradients: loss_fn must be a function of the parameters "
+                        f"returning a scalar Value, got {type(loss_fn).__name__}")
     arrays = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
     result = hand_fn(**{n: a.copy() for n, a in arrays.items()})
     if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)):
         raise TypeError(f"check_gradients: hand_fn must return (loss, {{name: gradient}}), "
                         f"got {type(result).__name__}")
     hand_loss, hand_grads = result
-    auto_loss, auto, numeric = automatic_and_numerical(loss_fn, arrays, eps=eps)
+    if loss_fn is None:  # the engine differentiates hand_fn's own loss, run on Values
+        other = "its own loss run on Values"
+        auto_loss, auto, numeric = automatic_and_numerical(
+            hand_loss_on_values(hand_fn), arrays, eps=eps, numeric_fn=_numpy_loss(hand_fn))
+    else:
+        other = "loss_fn's"
+        auto_loss, auto, numeric = automatic_and_numerical(loss_fn, arrays, eps=eps)
     names = list(arrays)
     hand_loss = float(np.asarray(hand_loss))
     loss_passed = abs(hand_loss - auto_loss) <= atol + rtol * abs(auto_loss)
     loss_hint = "" if loss_passed else (
-        f"hand_fn's loss differs from loss_fn's; {_describe_ratio(hand_loss / auto_loss, batch_size)}"
-        if auto_loss != 0 else "hand_fn's loss differs from loss_fn's (which is 0)")
+        f"hand_fn's loss differs from {other}; {_describe_ratio(hand_loss / auto_loss, batch_size)}"
+        if auto_loss != 0 else f"hand_fn's loss differs from {other} (which is 0)")
     report = GradientReport(hand_loss, auto_loss, loss_passed, loss_hint)
     for name in names:
         report.parameters[name] = _check_one(name, hand_grads.get(name), auto[name],
@@ -158,9 +192,11 @@ def check_gradients(hand_fn, loss_fn, params, *, eps=1e-6, rtol=1e-5, atol=1e-8,
     return report
 
 
-def automatic_and_numerical(loss_fn, params, eps=1e-6):
+def automatic_and_numerical(loss_fn, params, eps=1e-6, numeric_fn=None):
     """(loss, {name: engine gradient}, {name: central-difference gradient}) of
-    loss_fn(**{name: Value}) at params ({name: array}), all float64 numpy."""
+    loss_fn(**{name: Value}) at params ({name: array}), all float64 numpy. The
+    central differences are of numeric_fn(**{name: Value}) when given (a number
+    or a scalar Value), else of loss_fn."""
     names = list(params)
     values = [Value(np.array(params[n], dtype=np.float64), name=n) for n in names]
     loss = loss_fn(**dict(zip(names, values)))
@@ -170,8 +206,69 @@ def automatic_and_numerical(loss_fn, params, eps=1e-6):
     auto = grad(loss, values, allow_unused=True)
     auto = {n: np.zeros(v.shape) if g is None else np.asarray(g.data, dtype=np.float64)
             for n, g, v in zip(names, auto, values)}
-    numeric = numerical_grad(lambda *vs: loss_fn(**dict(zip(names, vs))), values, eps=eps)
+    numeric_fn = numeric_fn or loss_fn
+    numeric = numerical_grad(lambda *vs: numeric_fn(**dict(zip(names, vs))), values, eps=eps)
     return loss.item(), auto, dict(zip(names, numeric))
+
+
+# Frames in these folders are the engine's and numpy's, not the learner's; the
+# documents' code in references/ counts as the learner's.
+_ENGINE_DIR, _NUMPY_DIR = Path(__file__).resolve().parent, Path(np.__file__).resolve().parent
+_REFERENCES_DIR = _ENGINE_DIR / "references"
+_ASK_FOR_LOSS_FN = ("pass the same loss written with Value ops as loss_fn: "
+                    "check_gradients(hand_fn, loss_fn, params)")
+
+
+def hand_loss_on_values(hand_fn):
+    """A loss_fn made from hand_fn: call it with `Value`s and keep the loss it returns,
+    so the engine differentiates the learner's own forward code. Raises TypeError
+    naming hand_fn's line when `Value`s cannot follow it (its numpy run succeeded,
+    so whatever fails here fails because of the `Value`s)."""
+    def loss_fn(**values):
+        try:
+            result = hand_fn(**values)
+        except Exception as error:  # noqa: BLE001 - any failure: Values cannot follow this code
+            raise TypeError(_unfollowable(error)) from error
+        loss = result[0] if isinstance(result, tuple) and result else result
+        if not isinstance(loss, Value):
+            raise TypeError(f"check_gradients: run on Values, hand_fn returned a loss of type "
+                            f"{type(loss).__name__}, not a Value, so its graph cannot be "
+                            f"differentiated (did it use .data, float() or np.asarray?); "
+                            f"{_ASK_FOR_LOSS_FN}")
+        return loss
+    return loss_fn
+
+
+def _numpy_loss(hand_fn):
+    """hand_fn's loss computed in numpy from the data of `Value`s: the finite
+    differences are then of exactly the learner's numpy code."""
+    return lambda **values: hand_fn(**{n: v.data.copy() for n, v in values.items()})[0]
+
+
+def _learner_frame(error):
+    """The innermost traceback frame in the learner's code (not the engine's or numpy's)."""
+    def engine_or_numpy(frame):
+        path = Path(frame.filename).resolve()
+        return (_NUMPY_DIR in path.parents or _ENGINE_DIR in path.parents
+                and _REFERENCES_DIR not in path.parents)
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if not engine_or_numpy(f)]
+    return frames[-1] if frames else None
+
+
+def _unfollowable(error):
+    """Why hand_fn cannot run on Values: its line, the error, what to do instead."""
+    frame = _learner_frame(error)
+    where = ("" if frame is None else
+             f' at this line:\n  File "{frame.filename}", line {frame.lineno}, in {frame.name}'
+             + (f"\n    {frame.line}" if frame.line else ""))
+    line = frame.line if frame is not None and frame.line else ""
+    tip = ""
+    if "item assignment" in str(error) or re.search(r"\]\s*(?:[-+*/@%]|\*\*|//)?=(?!=)", line):
+        tip = ("Item assignment (a[i] = ..., a[i] -= ...) is not an op a Value can record: "
+               "build such arrays with np.stack, np.concatenate or np.where. Or p")
+    return (f"check_gradients without loss_fn runs hand_fn on Values to differentiate the "
+            f"loss it computes, but Values cannot follow hand_fn{where}\n"
+            f"{type(error).__name__}: {error}\n{tip or 'P'}{_ASK_FOR_LOSS_FN[1:]}.")
 
 
 def _check_one(name, hand, auto, numeric, rtol, atol, batch_size):
