@@ -9,7 +9,7 @@ import heapq
 
 import numpy as np
 
-from . import anomaly, ops, value as value_module, versions
+from . import anomaly, hooks, ops, value as value_module, versions
 from .grad_mode import _state as _grad_mode
 from .value import Value
 
@@ -17,13 +17,11 @@ from .value import Value
 def _walk(roots, root_grads, retain_graph, create_graph, inputs=None):
     """Propagate `root_grads` back from `roots`; return the gradients reaching `inputs`.
 
-    Values are numbered as they are made, so an op's inputs always have smaller
-    numbers than its output. The highest-numbered value that has received
-    gradient has therefore received all of it (every op that used it came later
-    and has already sent its share), so its vjps can run: a heap hands out that
-    value each step. Leaves have no vjps; their gradients are only summed.
-    `.grad`s are written and the graph is freed only once the pass has
-    succeeded, so a failing backward leaves everything as it was.
+    Values are numbered as they are made, so an op's inputs always have smaller numbers
+    than its output: the highest-numbered value that has received gradient has received
+    all of it (every op that used it came later), so its vjps can run. A heap hands out
+    that value each step; leaves only sum what they get. `.grad`s are written and the
+    graph freed only once the pass has succeeded: a failing backward changes nothing.
     """
     wanted = set(inputs) if inputs is not None else ()
     grads = {}     # value -> the sum of the gradients sent to it so far
@@ -51,6 +49,8 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs=None):
                 break
             node = pop(waiting)[1]
             g = grads[node] if node.retains_grad or node in wanted else grads.pop(node)
+            if hooks.registered and id(node) in hooks.registered:  # (register_hook)
+                g = grads[node] = hooks.run(node, g)
             if node.retains_grad:
                 reached.append(node)
             record = node._record
@@ -79,10 +79,12 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs=None):
                 arrivals.append((parent, parent_g))
     finally:
         _grad_mode.enabled = recording
-    if inputs is None:
-        handed_out = set(map(id, root_grads))
-        for value in reached:
-            _store_grad(value, grads[value], handed_out)
+    for value in reached if hooks.registered else ():  # a leaf's hooks see its whole gradient
+        if value._record is None and id(value) in hooks.registered:
+            grads[value] = hooks.run(value, grads[value])
+    handed_out = set(map(id, root_grads))
+    for value in reached if inputs is None else ():
+        _store_grad(value, grads[value], handed_out)
     if not retain_graph:
         _release(used)
     return None if inputs is None else [grads.get(x) for x in inputs]
@@ -92,18 +94,10 @@ KEEP_BYTES = 16 * 1024  # a graph whose computed arrays fit in this keeps its st
 
 
 def _release(used):
-    """Free what only a second backward needs; keep a small graph's structure for pictures.
-
-    Every record lets go of `saved` (the arrays the forward saw), which is what
-    a second backward would need and what marks the graph as released. A graph
-    whose computed values together hold at most `KEEP_BYTES` (micrograd's scalar
-    graphs, a layer on a few points) also keeps `inputs`, so `draw_graph` can
-    still draw it, with every value's data and gradient, after `backward()`:
-    keeping it costs no more memory than the graph held before backward. A
-    bigger graph lets go of `inputs` too, so its intermediate arrays are freed
-    now rather than when the output is dropped. The size check stops at the
-    first `KEEP_BYTES`, so a big graph pays for a node or two, not for all.
-    """
+    """Free what only a second backward needs (`saved`, which also marks the graph released).
+    A graph whose computed values hold at most `KEEP_BYTES` keeps `inputs`, so `draw_graph`
+    can still draw it after `backward()`; a bigger one frees its intermediate arrays now.
+    The size check stops at the first `KEEP_BYTES`: a big graph pays for a node or two."""
     budget = KEEP_BYTES
     for node in used:
         budget -= node._data.nbytes
@@ -116,14 +110,9 @@ def _release(used):
 
 
 def _store_grad(value, g, handed_out):
-    """`.grad += g` as a numpy array of the value's own shape and dtype.
-
-    A gradient array this pass made becomes `.grad` as it is, the first time.
-    Anything others can see is copied: a view, a recorded value's data, an
-    array the caller gave (`handed_out` starts with the root gradients' ids), or
-    an array already given to another `.grad` (add hands its gradient to both
-    inputs). So no `.grad` shares memory with another, the graph or the caller.
-    """
+    """`.grad += g`, an array of the value's own shape and dtype. An array this pass made
+    becomes `.grad` as it is; anything others can see is copied (a view, a recorded value's
+    data, a caller's array: `handed_out`, or one already given to another `.grad`)."""
     if isinstance(g, Value):
         g = np.array(g._data)
     if value._grad is not None:
@@ -137,14 +126,12 @@ def _store_grad(value, g, handed_out):
 
 
 def _freed_error(node):
-    return RuntimeError(
-        f"Trying to backward through the graph a second time: the saved values of op "
-        f"'{node.op}' (output shape {node.shape}) were freed by an earlier backward(). "
-        f"Pass retain_graph=True to the first backward() (or grad()) to keep the graph.")
+    return RuntimeError(f"Trying to backward through the graph a second time: the saved values of "
+                        f"op '{node.op}' (output shape {node.shape}) were freed by an earlier backward()."
+                        f" Pass retain_graph=True to the first backward() (or grad()) to keep it.")
 
 
-def _as_list(x):
-    return list(x) if isinstance(x, (list, tuple)) else [x]
+def _as_list(x): return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
 def _seed_grads(outputs, grads, create_graph, argument):
@@ -158,10 +145,9 @@ def _seed_grads(outputs, grads, create_graph, argument):
         data = out._data
         if g is None:
             if data.size != 1:
-                raise RuntimeError(
-                    f"grad can be implicitly created only for scalar outputs, but the output has "
-                    f"shape {data.shape}; pass {argument}= (an array of that shape), or reduce it first, "
-                    f"e.g. out.sum().backward()")
+                raise RuntimeError(f"grad can be implicitly created only for scalar outputs, but the "
+                                   f"output has shape {data.shape}; pass {argument}= (an array of "
+                                   f"that shape), or reduce it first, e.g. out.sum().backward()")
             g = np.ones(data.shape, data.dtype)
         else:
             g = (g if create_graph else g._data) if isinstance(g, Value) else np.asarray(g, data.dtype)
@@ -177,32 +163,24 @@ def backward(output, grad=None, retain_graph=False, create_graph=False):
     if not isinstance(output, Value):
         raise TypeError(f"backward: expected a Value, got {type(output).__name__}")
     if not output.requires_grad:
-        raise RuntimeError(
-            "backward: this value does not require grad and has no graph (it was made from "
-            "constants only, or under no_grad())")
+        raise RuntimeError("backward: this value does not require grad and has no graph (it was "
+                           "made from constants only, or under no_grad())")
     seeds = _seed_grads([output], [grad] if grad is not None else None, create_graph, "grad")
     _walk([output], seeds, retain_graph or create_graph, create_graph)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          allow_unused=False):
-    """d(outputs)/d(inputs) as a tuple of `Value`s, without touching any `.grad`.
-
-    With `create_graph=True` the results are themselves differentiable, so
-    second and higher derivatives come from calling `grad` again.
-    """
+    """d(outputs)/d(inputs) as a tuple of `Value`s, without touching any `.grad`; with
+    `create_graph=True` they are differentiable, so `grad` again gives higher derivatives."""
     outputs, inputs = _as_list(outputs), _as_list(inputs)
-    for x in outputs + inputs:
-        if not isinstance(x, Value):
-            raise TypeError(f"grad: outputs and inputs must be Values, got {type(x).__name__}")
-    for i, x in enumerate(inputs):
-        if not x.requires_grad:
-            raise RuntimeError(f"grad: input {i} (shape {x.shape}) does not require grad")
-    for i, out in enumerate(outputs):
-        if not out.requires_grad:  # (PyTorch's rule: its gradient would silently count as zero)
-            raise RuntimeError(
-                f"grad: output {i} (shape {out.shape}) does not require grad: it was made from "
-                f"constants only, or under no_grad(), so no gradient flows from it")
+    for kind, values in (("output", outputs), ("input", inputs)):
+        for i, x in enumerate(values):
+            if not isinstance(x, Value):
+                raise TypeError(f"grad: outputs and inputs must be Values, got {type(x).__name__}")
+            if not x.requires_grad:  # (an output: PyTorch's rule, its gradient would count as 0)
+                raise RuntimeError(f"grad: {kind} {i} (shape {x.shape}) does not require grad: it "
+                                   f"was made from constants only, or under no_grad()")
     seeds = _seed_grads(outputs, grad_outputs, create_graph, "grad_outputs")
     retain_graph = create_graph if retain_graph is None else retain_graph
     found = _walk(outputs, seeds, retain_graph, create_graph, inputs)

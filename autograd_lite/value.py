@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from . import anomaly, versions
+from . import anomaly, hooks, versions
 from .grad_mode import _state as _grad_mode
 from .scopes import _state as _scopes
 
@@ -27,26 +27,20 @@ METHODS = {}           # PyTorch-named methods written in numpy_ops.py (VALUE_ME
 
 
 class Primitive:
-    """One differentiable operation: a numpy forward and one vjp per input.
-
-    `forward(*arrays, **options)` computes the result. `vjps[i](g, ans, *inputs,
-    **options)` returns the gradient for input i given the output's gradient `g`
-    and the result `ans`; None where input i gets no gradient.
-    """
+    """One differentiable op: `forward(*arrays, **options)`, and `vjps[i](g, ans, *inputs,
+    **options)`, input i's gradient given the output's gradient `g` and the result `ans`."""
 
     __slots__ = ("name", "forward", "vjps")
 
     def __init__(self, name, forward, vjps):
         self.name, self.forward, self.vjps = name, forward, vjps
 
-    def __repr__(self):
-        return f"<primitive {self.name}>"
+    def __repr__(self): return f"<primitive {self.name}>"
 
 
 class Record:
-    """How a value was made: the primitive, its inputs as given (values and
-    constants), its options, and the input arrays the forward saw (`saved`).
-    Backward frees `inputs` and `saved` (sets them to None) unless asked to keep the graph."""
+    """How a value was made: the primitive, its inputs as given (values and constants), its
+    options, and the arrays the forward saw (`saved`, which backward frees after use)."""
 
     __slots__ = ("primitive", "inputs", "options", "saved")
 
@@ -294,8 +288,7 @@ class Value:
             raise TypeError("len() of a 0-d Value")
         return self.shape[0]
 
-    def __iter__(self):
-        return (self[i] for i in range(len(self)))
+    def __iter__(self): return (self[i] for i in range(len(self)))
 
     def __float__(self): return float(self.item())
     def __int__(self): return int(self.item())
@@ -329,14 +322,15 @@ class Value:
         """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad."""
         backward_walk(self, grad, retain_graph, create_graph)
 
+    def register_hook(self, hook):  # `hook(grad)` when backward reaches this value (hooks.py)
+        return hooks.register(self, hook)
+
     def retain_grad(self):
         """Keep `.grad` on this non-leaf value too during backward."""
         self.retains_grad = True
         return self
 
-    def zero_grad(self):
-        """Forget the accumulated gradient (`.grad = None`)."""
-        self._grad = None
+    def zero_grad(self): self._grad = None  # forget the accumulated gradient
 
     # --- comparisons give plain numpy bool arrays -------------------------------
     def __lt__(self, other): return self._data < _raw(other)

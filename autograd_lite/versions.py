@@ -31,12 +31,11 @@ class ArrayVersion:
     def __init__(self, count=0, changed_at=-1, changed_through=None):
         self.count, self.changed_at, self.changed_through = count, changed_at, changed_through
 
-    def __setstate__(self, state):
-        """A copy (deepcopy, pickle) keeps the count; no change has happened to it yet."""
+    def __setstate__(self, state):  # a copy (deepcopy, pickle) keeps the count, not the changes
         self.count, self.changed_at, self.changed_through = state[1]["count"], -1, None
 
 
-def count(value):  # how many times the value's array changed (PyTorch's `tensor._version`)
+def count(value):  # how many times the value's array changed (PyTorch's `_version`)
     return 0 if value._array_version is None else value._array_version.count
 
 
@@ -44,16 +43,14 @@ def changed_at(value):  # the number of the latest change to the value's array, 
     return -1 if value._array_version is None else value._array_version.changed_at
 
 
-def share(source, target):
-    """Make `target`, a new value holding `source`'s array, share its version."""
+def share(source, target):  # `target`, a new value on `source`'s array, shares its version
     with _lock:
         if source._array_version is None:
             source._array_version = ArrayVersion()
         target._array_version = source._array_version
 
 
-def share_with_view(view, inputs):
-    """Rule 2 for an op's output that views the array of one of its `inputs`."""
+def share_with_view(view, inputs):  # rule 2 for an op's output viewing an input's array
     base = view._data.base
     for x in inputs:
         array = getattr(x, "_data", None)
