@@ -26,6 +26,7 @@ from . import numpy_api  # noqa: F401  numpy's own functions on values: np.tanh(
 from .scopes import scope
 from .seeding import default_generator, manual_seed
 from .value import Value
+from .compile import CompiledFunction, compile  # noqa: A001  trace once, replay as NumPy
 from . import func  # function transforms (torch.func): func.grad, func.jacrev ...
 
 __version__ = "0.1.0"

@@ -1,0 +1,824 @@
+"""`compile(fn)`: trace a step once, replay it as straight-line NumPy.
+
+    loss_fn = autograd_lite.compile(lambda X, y: nn.mse_loss(model(X), y))
+    loss = loss_fn(X, y)        # first call: traced; later calls: the replay
+    loss.backward()             # the compiled backward fills .grad as eager would
+    print(loss_fn.source)       # the forward and backward it wrote, as plain NumPy
+
+The trace is the eager engine's own: the first call runs `fn` eagerly and walks
+the `Record`s that `apply` made back from the outputs (`codegen.Program`). Array
+arguments reach `fn` as stand-in `Value`s that require grad, so every op on
+them is recorded too; values `fn` reads from elsewhere (parameters) become
+leaves, read fresh on every call; everything else is a constant. The replay
+is one op of the engine: a primitive registered for the trace, whose forward
+is the generated code and whose vjps are the generated backward. So
+`backward()`, `grad()`, retain_graph, the freed-graph error and the in-place
+version check are the engine's, and `no_grad()` around a call gives the
+forward only. `create_graph=True` replays the trace op by op through `apply`
+(the eager path) and differentiates that.
+
+A call replays a trace when its arguments have the trace's shapes, dtypes
+and requires_grad (and equal other arguments), and the `nn` modules `fn`
+reaches hold the same layers, parameters and buffers in the same train/eval
+mode and every leaf has its traced shape; otherwise it traces again.
+
+What a trace cannot follow makes compile run `fn` eagerly (with a warning
+saying why), detected while tracing: a layer that changes its buffers outside
+ops (BatchNorm1d's running statistics in training), random numbers drawn
+other than by `Dropout` (whose masks are drawn anew on every replay, by the
+layer itself), outputs that are not computed values, more than `MAX_OPS` ops,
+a function that fails on `Value` arguments, and `detect_anomaly()` (always
+eager). Python control flow on data values is not seen: `check=True` runs
+eagerly beside the first replays and raises at the first op that differs.
+"""
+import builtins
+import functools
+import inspect
+import itertools
+import math
+import sys
+import warnings
+
+import numpy as np
+
+from . import anomaly, codegen, seeding
+from .backprop import grad as _grad
+from .grad_mode import enable_grad, no_grad
+from .ops import primitive
+from .value import PRIMITIVES, Value, apply
+
+__all__ = ["compile", "CompiledFunction"]
+
+MAX_OPS = 20_000       # a bigger trace runs eagerly: writing and compiling it costs more than it saves
+CHECK_CALLS = 3        # check=True compares this many replays of each trace with eager runs
+TRACES_PER_SHAPE = 4   # traces kept per argument signature (train and eval, say)
+_names = itertools.count()
+
+
+def compile(fn=None, *, check=False):
+    """Return `fn` traced on its first call and replayed as generated NumPy code after.
+
+    `check=True` (or a number of calls) runs `fn` eagerly beside the first replays of each
+    trace and raises, naming the first op whose output differs, if they disagree.
+    Usable as a decorator: `@compile` or `@compile(check=True)`.
+    """
+    if fn is None:
+        return lambda f: CompiledFunction(f, check=check)
+    return CompiledFunction(fn, check=check)
+
+
+class CompiledFunction:
+    """The callable `compile(fn)` returns: `fn`'s signature, traced and replayed.
+
+    `.source`: the latest trace's forward and backward as plain NumPy (readable,
+    runnable: `source_arrays(...)` gives its arguments); `.fused_source`: the code
+    that actually runs; `.traces`: how many traces are kept; `reset()` forgets them.
+    """
+
+    def __init__(self, fn, check=False):
+        if not callable(fn):
+            raise TypeError(f"compile: expected a function, got {type(fn).__name__}")
+        functools.update_wrapper(self, fn, updated=())
+        self.fn = fn
+        self.check = CHECK_CALLS if check is True else int(check or 0)
+        self._traces = {}   # argument signature -> [Trace], most recently used first
+        self._last = None
+
+    def __call__(self, *args, **kwargs):
+        if kwargs:
+            names = tuple(sorted(kwargs))
+            args = args + tuple(kwargs[name] for name in names)
+        else:
+            names = ()
+        if anomaly.state.enabled:  # every op checked and located: the eager engine's job
+            return self._eager(args, names)
+        key = _signature(args, names)
+        traces = self._traces.get(key)
+        if traces:
+            trace = traces[0]
+            if trace.guard():
+                self._last = trace
+                return trace.call(self, args, names)
+            for trace in traces[1:]:
+                if trace.guard():
+                    traces.remove(trace)
+                    traces.insert(0, trace)
+                    self._last = trace
+                    return trace.call(self, args, names)
+        trace = _trace(self, args, names)
+        result = trace.call(self, args, names, first=True)  # (an error here caches nothing)
+        if trace.program is None:
+            warnings.warn(f"compile({self.__name__}) runs it eagerly: {trace.eager_reason}",
+                          RuntimeWarning, stacklevel=2)
+        traces = self._traces.setdefault(key, [])
+        traces.insert(0, trace)
+        del traces[TRACES_PER_SHAPE:]
+        self._last = trace
+        return result
+
+    def _eager(self, args, names):
+        positional = args[:len(args) - len(names)]
+        return self.fn(*positional, **dict(zip(names, args[len(positional):])))
+
+    @property
+    def traces(self):
+        return sum(len(t) for t in self._traces.values())
+
+    def reset(self):
+        """Forget every trace: the next call traces again (after changing a layer's settings)."""
+        self._traces.clear()
+        self._last = None
+
+    def _latest(self):
+        if self._last is None:
+            raise RuntimeError(f"compile({self.__name__}): not traced yet; call it once first")
+        return self._last
+
+    @property
+    def source(self):
+        """The latest trace as plain NumPy: `forward(...)` and `backward(g, ...)`, one line per op."""
+        trace = self._latest()
+        if trace.program is None:
+            return f"# {self.__name__} runs eagerly: {trace.eager_reason}\n"
+        if trace.readable is None:
+            trace.readable = codegen.numpy_source(trace.program, self.__name__)
+        return trace.readable
+
+    @property
+    def fused_source(self):
+        """The generated code that runs: the table's forwards and vjps called in a straight line."""
+        trace = self._latest()
+        return trace.fused if trace.program is not None else self.source
+
+    def source_arrays(self, *args, **kwargs):
+        """The arrays `.source`'s functions take, by name, for a call with these arguments:
+        the arguments, the leaves' current data, the constants, and the masks drawn when tracing."""
+        trace = self._latest()
+        if trace.program is None:
+            raise RuntimeError(f"compile({self.__name__}): runs eagerly ({trace.eager_reason})")
+        names = tuple(sorted(kwargs))
+        args = args + tuple(kwargs[name] for name in names)
+        arrays = {}
+        for name, where in codegen.readable_names(trace.program)[1]:
+            kind, i = where[0], where[1]
+            if kind == "arg":
+                arrays[name] = args[i]
+            elif kind == "leaf":
+                arrays[name] = trace.leaf_data(args, i)
+            elif kind == "const":
+                arrays[name] = trace.program.constants[i]
+            elif kind == "draw":
+                arrays[name] = trace.traced_masks[i]
+            else:  # an option too big to write out
+                arrays[name] = trace.resolve_option(trace.program.ops[i].options[where[2]], args)
+        return arrays
+
+    def __repr__(self):
+        return f"<compiled {self.__name__}: {self.traces} trace(s)>"
+
+
+# --- argument signatures and stand-ins ---------------------------------------------------
+def _signature(args, names):
+    """What decides which trace a call may replay: each array's type, shape and dtype (and
+    requires_grad for a Value); other arguments by value (by identity when unhashable)."""
+    key = [names]
+    for a in args:
+        cls = a.__class__
+        if cls is np.ndarray:
+            key.append((cls, a.shape, a.dtype))
+        elif isinstance(a, Value):
+            key.append((Value, a._data.shape, a._data.dtype, a._requires_grad))
+        else:
+            try:
+                hash(a)
+                key.append((cls, a))
+            except TypeError:
+                key.append((cls, id(a)))
+    return tuple(key)
+
+
+def _stand_in(a):
+    """What `fn` receives for argument `a` while tracing: a float array or value becomes a leaf
+    that requires grad (so every op on it is recorded); integer and boolean arrays become
+    constant values of their own dtype (labels, masks); anything else passes as it is."""
+    if a.__class__ is np.ndarray:
+        if a.dtype.kind == "f":
+            return Value(a)
+        if a.dtype.kind in "iub":
+            return Value(a, requires_grad=False, dtype=a.dtype)
+    elif isinstance(a, Value) and a._data.dtype.kind == "f":
+        stand_in = a.detach()
+        stand_in.requires_grad, stand_in.name = True, a.name
+        return stand_in
+    return a
+
+
+def _argument_names(fn, count, names):
+    """Display names of the arguments: fn's parameter names where it has them."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    positional, result = count - len(names), []
+    star = next((p.name for p in params if p.kind is p.VAR_POSITIONAL), None)
+    plain = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    for i in range(positional):
+        result.append(plain[i] if i < len(plain) else f"{star or 'arg'}{i - len(plain)}")
+    return result + list(names)
+
+
+# --- which nn modules fn reaches, and their state -------------------------------------------
+def _module_type():
+    nn_module = sys.modules.get("nn.module")  # (autograd_lite never imports nn)
+    return getattr(nn_module, "Module", None)
+
+
+def _dropout_type():
+    return getattr(sys.modules.get("nn.layers"), "Dropout", None)
+
+
+def _roots(fn, module_type):
+    """[(how fn reaches it, module)]: the modules in fn's closure, globals, defaults and `self`,
+    looking one level into other objects there. `how` is ("cell", cell), ("global", dict, name),
+    ("attr", object, name) or ("const",) (fn itself, or a bound method's module)."""
+    found, seen = [], set()
+
+    def consider(obj, how, depth):
+        if isinstance(obj, module_type):
+            if id(obj) not in seen:
+                seen.add(id(obj))
+                found.append((how, obj))
+        elif inspect.isfunction(obj) or inspect.ismethod(obj):
+            visit(obj, depth + 1)
+        elif depth == 0 and hasattr(obj, "__dict__") and not isinstance(obj, type) \
+                and not inspect.ismodule(obj):
+            for name, value in list(vars(obj).items()):
+                if isinstance(value, module_type) and id(value) not in seen:
+                    seen.add(id(value))
+                    found.append((("attr", obj, name), value))
+
+    def visit(f, depth):
+        if depth > 3 or ("f", id(f)) in seen:
+            return
+        seen.add(("f", id(f)))
+        if inspect.ismethod(f):
+            consider(f.__self__, ("const",), depth)
+            f = f.__func__
+        code = getattr(f, "__code__", None)
+        if code is None:
+            return
+        for cell in f.__closure__ or ():
+            try:
+                consider(cell.cell_contents, ("cell", cell), depth)
+            except ValueError:  # an empty cell
+                pass
+        for name in code.co_names:
+            if name in f.__globals__:
+                consider(f.__globals__[name], ("global", f.__globals__, name), depth)
+        for value in (f.__defaults__ or ()) + tuple((f.__kwdefaults__ or {}).values()):
+            consider(value, ("const",), depth)
+
+    if isinstance(fn, module_type):
+        found.append((("const",), fn))
+        seen.add(id(fn))
+    else:
+        visit(fn, 0)
+    return found
+
+
+def _tree(roots):
+    """Every module under the roots, each once."""
+    modules, seen = [], set()
+    for _, root in roots:
+        for module in root.modules():
+            if id(module) not in seen:
+                seen.add(id(module))
+                modules.append(module)
+    return modules
+
+
+def _module_of(scope):
+    """The module whose call opened `scope` (its name is the module's bound `_call_label`)."""
+    return getattr(getattr(scope, "_name", None), "__self__", None)
+
+
+def _generators(modules):
+    """The random generators a trace could draw from: the library's, numpy's legacy global
+    one (as the object None) and every `np.random.Generator` a module holds."""
+    found = {id(seeding.default_generator()): seeding.default_generator(), 0: None}
+    for module in modules:
+        for value in vars(module).values():
+            if isinstance(value, np.random.Generator):
+                found[id(value)] = value
+    return list(found.values())
+
+
+def _states(generators):
+    return [np.random.get_state(legacy=False) if g is None else g.bit_generator.state
+            for g in generators]
+
+
+def _restore_states(generators, states):
+    for g, state in zip(generators, states):
+        if g is None:
+            np.random.set_state(state)
+        else:
+            g.bit_generator.state = state
+
+
+def _same(a, b):
+    """Equal states (dicts of numbers and arrays)."""
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, np.ndarray):
+        return np.array_equal(a, b)
+    return a == b
+
+
+class _Buffers:
+    """The modules' buffers before a trace: a copy of each, to see and undo changes."""
+
+    def __init__(self, modules):
+        self.saved = [(m, name, array, np.array(array)) for m in modules
+                      for name, array in m._buffers.items() if array is not None]
+
+    def changed(self):
+        return [f"{type(m).__name__}.{name}" + (f" (layer '{m._qualname}')" if m._qualname else "")
+                for m, name, array, copy in self.saved
+                if m._buffers.get(name) is not array or not np.array_equal(array, copy, equal_nan=True)]
+
+    def restore(self):
+        for m, name, array, copy in self.saved:
+            array[...] = copy
+            m._buffers[name] = array
+
+
+# --- tracing ---------------------------------------------------------------------------------
+class _Eager(Exception):
+    """Raised inside tracing: `fn` must run eagerly, for the reason given."""
+
+
+def _run_recorded(fn, args, names):
+    """fn on stand-ins, recording: (result, stand-ins)."""
+    stand_ins = [_stand_in(a) for a in args]
+    positional = len(args) - len(names)
+    with enable_grad():
+        result = fn(*stand_ins[:positional], **dict(zip(names, stand_ins[positional:])))
+    return result, stand_ins
+
+
+def _outputs(result):
+    """The output values of fn's result, and how to rebuild it (None: a single Value)."""
+    if isinstance(result, Value):
+        return [result], None
+    if isinstance(result, (tuple, list)) and result and all(isinstance(v, Value) for v in result):
+        return list(result), type(result)
+    raise _Eager(f"fn returned {type(result).__name__}; compile needs a Value or a tuple or "
+                 f"list of Values")
+
+
+def _recorded_ops(outputs):
+    """Every op behind the outputs, in the order they ran."""
+    ops, seen, stack = [], set(), list(outputs)
+    while stack:
+        value = stack.pop()
+        if id(value) in seen or value._record is None:
+            continue
+        seen.add(id(value))
+        ops.append(value)
+        stack.extend(x for x in value._record.inputs if isinstance(x, Value))
+    return sorted(ops, key=lambda v: v._number)
+
+
+def _trace(compiled, args, names):
+    """Trace `compiled.fn` on these arguments: a Trace that replays, or one that runs eagerly."""
+    fn = compiled.fn
+    module_type = _module_type()
+    roots = _roots(fn, module_type) if module_type is not None else []
+    modules = _tree(roots)
+    generators = _generators(modules)
+    before, buffers = _states(generators), _Buffers(modules)
+    start = _next_number()
+    try:
+        try:
+            result, stand_ins = _run_recorded(fn, args, names)
+        except Exception as error:
+            raise _Eager(f"it fails on Value arguments ({type(error).__name__}: {error})") from None
+        changed = buffers.changed()
+        if changed:
+            raise _Eager(f"it changes {', '.join(changed)} outside ops, which a trace cannot "
+                         f"replay (in training mode; eval mode compiles)")
+        outputs, container = _outputs(result)
+        trace = Trace(compiled, args, names, roots, modules, outputs, container, stand_ins, start)
+        trace.generators = generators
+        trace.states_traced = _states(generators)
+        trace.outputs_traced = [np.array(v._data) for v in outputs]
+        _restore_states(generators, before)  # the first replay draws what the trace drew
+        return trace
+    except _Eager as why:  # nothing of the traced run may stay: fn runs eagerly instead
+        buffers.restore()
+        _restore_states(generators, before)
+        return Trace.eager(str(why), _guard(roots, modules, []))
+
+
+def _next_number():
+    from . import versions
+    return versions.next_number()
+
+
+class Trace:
+    """One traced call of fn: the program, its generated code and the checks that say when
+    it may be replayed (`guard`). `program` is None for a trace that runs fn eagerly."""
+
+    def __init__(self, compiled, args, names, roots, modules, outputs, container, stand_ins, start):
+        self.program = self.readable = None
+        self.eager_reason = None
+        self.checks_left = compiled.check
+        self.container = container
+        by_arg = {id(s): p for p, s in enumerate(stand_ins) if isinstance(s, Value)}
+        data_of = {id(s._data): p for p, s in enumerate(stand_ins) if isinstance(s, Value)}
+        ops = _recorded_ops(outputs)
+        if len(ops) > MAX_OPS:
+            raise _Eager(f"its trace has {len(ops)} ops (more than compile.MAX_OPS = {MAX_OPS})")
+        if not all(v._record is not None for v in outputs):
+            raise _Eager("an output is not computed by an op (an input or parameter returned "
+                         "as it is, or a value made without recording)")
+        modules = self._add_scope_modules(ops, roots, modules)
+        arg_names = _argument_names(compiled.fn, len(args), names)
+        leaves, leaf_objects, constants, draws = [], [], [], []
+        self.value_args = []      # (leaf index, argument position) of Value arguments
+        leaf_of, index_of = {}, {id(v): n for n, v in enumerate(ops)}
+        dropout = _dropout_type()
+
+        def leaf_ref(x):
+            if id(x) in leaf_of:
+                return ("leaf", leaf_of[id(x)])
+            p = by_arg.get(id(x))
+            if p is not None and args[p].__class__ is np.ndarray:
+                return ("arg", p)
+            j = leaf_of[id(x)] = len(leaves)
+            if p is not None:
+                self.value_args.append((j, p))
+                name, source = x.name or arg_names[p], args[p]
+            else:
+                name, source = x.name or f"leaf{j}", x
+            leaves.append(codegen.Leaf(name, source._requires_grad, source._data.shape,
+                                       source._data.dtype))
+            leaf_objects.append(source)
+            return ("leaf", j)
+
+        def data_ref(p):
+            if args[p].__class__ is np.ndarray:
+                return ("arg", p)
+            stand_in = stand_ins[p]
+            return leaf_ref(stand_in) if stand_in is not args[p] else leaf_ref(args[p])
+
+        def option(x):
+            if isinstance(x, np.ndarray) and id(x) in data_of:
+                return codegen.ArgData(data_ref(data_of[id(x)]))
+            if type(x) in (tuple, list):
+                return type(x)(option(e) for e in x)
+            return x
+
+        def constant(x):
+            constants.append(x)
+            return ("const", len(constants) - 1)
+
+        program_ops = []
+        for n, value in enumerate(ops):
+            record = value._record
+            refs = []
+            for i, (x, seen) in enumerate(zip(record.inputs, record.saved)):
+                if isinstance(x, Value):
+                    if id(x) in index_of:
+                        refs.append(("node", index_of[id(x)]))
+                    elif id(x) in by_arg or x._requires_grad or x._number < start:
+                        refs.append(leaf_ref(x))
+                    elif any(np.may_share_memory(x._data, s._data) for s in stand_ins
+                             if isinstance(s, Value)):
+                        raise _Eager(f"op '{record.primitive.name}' reads a value computed from "
+                                     f"an integer or boolean argument, which is not recorded")
+                    else:  # made inside fn from constants only: a constant
+                        refs.append(constant(x._data))
+                elif isinstance(x, np.ndarray) and id(x) in data_of:
+                    refs.append(data_ref(data_of[id(x)]))
+                elif i == 1 and record.primitive.name == "mul" and self._is_dropout(value, dropout):
+                    draws.append((np.shape(seen), np.asarray(seen).dtype, _module_of(value.scope)))
+                    refs.append(("draw", len(draws) - 1))
+                else:
+                    refs.append(constant(seen))
+            scope = value.scope
+            label = scope.name if scope is not None else None
+            options = {k: option(v) for k, v in record.options.items()}
+            program_ops.append(codegen.Op(record.primitive, refs, options, value._data.shape,
+                                          value._data.dtype, label, value.name))
+        arg_display = [arg_names[p] if a.__class__ is np.ndarray else None
+                       for p, a in enumerate(args)]
+        self.program = codegen.Program(arg_display, [np.shape(a) for a in args], leaves, constants,
+                                       [(s, d) for s, d, _ in draws], program_ops,
+                                       [index_of[id(v)] for v in outputs])
+        self.leaves = leaf_objects
+        self.captured = tuple(leaf_objects[j] for j in range(len(leaf_objects))
+                              if j not in dict(self.value_args))
+        self.traced_masks = [np.asarray(ops[n]._record.saved[1]) for n, value in enumerate(ops)
+                             for ref in program_ops[n].inputs if ref[0] == "draw"]
+        self.draws = [_dropout_draw(module, shape, dtype) for shape, dtype, module in draws]
+        label = f"compiled({compiled.__name__})#{next(_names)}"
+        self.forward, self.backwards, self.fused = codegen.build(self.program, f"<{label}>")
+        self.names = self._register(label)
+        self.guard = _guard(roots, modules, [(leaf_objects[j], leaves[j]) for j in range(len(leaves))
+                                             if j not in dict(self.value_args)])
+        grads = [j for j, leaf in enumerate(leaves) if leaf.requires_grad]
+        self.last_grad = grads[-1] if grads else -1
+
+    @classmethod
+    def eager(cls, reason, guard):
+        """A trace that runs fn eagerly, for `reason` (the caller warns once), while `guard`
+        holds (the modules in the same mode: BatchNorm1d in eval mode is traced again)."""
+        trace = cls.__new__(cls)
+        trace.program = trace.readable = None
+        trace.eager_reason, trace.guard = reason, guard
+        return trace
+
+    @staticmethod
+    def _is_dropout(value, dropout):
+        module = _module_of(value.scope)
+        return (dropout is not None and isinstance(module, dropout) and module.training
+                and 0.0 < module.p < 1.0)
+
+    @staticmethod
+    def _add_scope_modules(ops, roots, modules):
+        """The modules fn called that it does not reach by name: guarded as they are; one
+        with buffers or a generator of its own could change them unseen, so fn runs eagerly."""
+        known = {id(m) for m in modules}
+        extra = []
+        for value in ops:
+            scope = value.scope
+            while scope is not None:
+                module = _module_of(scope)
+                if module is not None and id(module) not in known and hasattr(module, "_buffers"):
+                    for m in module.modules():
+                        if id(m) not in known:
+                            known.add(id(m))
+                            extra.append(m)
+                scope = scope.parent
+        for m in extra:
+            if m._buffers or any(isinstance(v, np.random.Generator) for v in vars(m).values()):
+                raise _Eager(f"it calls layer {type(m).__name__}, which has state of its own, "
+                             f"through something compile cannot follow; reach the model through "
+                             f"fn's closure or globals")
+        return modules + extra
+
+    def _register(self, label):
+        """One primitive per output: its forward runs the generated code (the first) or hands
+        out the output it computed; its vjp for leaf j reads the generated backward's result."""
+        count = len(self.program.outputs)
+        names = [label if count == 1 else f"{label}.{k}" for k in range(count)]
+        for k, name in enumerate(names):
+            forward = self.forward if k == 0 else functools.partial(_output, k)
+            vjps = [None] + [functools.partial(_leaf_gradient, k, j) for j in range(len(self.leaves))]
+            primitive(name, forward, *vjps)
+        return names
+
+    def resolve_option(self, x, args):
+        """An option with the arguments' data put back in (for `source_arrays`)."""
+        def ref(r):
+            return args[r[1]] if r[0] == "arg" else self.leaf_data(args, r[1])
+        return _resolve(x, ref)
+
+    def leaf_data(self, args, j):
+        for leaf, p in self.value_args:
+            if leaf == j:
+                return args[p]._data
+        return self.leaves[j]._data
+
+    def call(self, compiled, args, names, first=False):
+        """Run the trace on these arguments (fn itself for an eager trace)."""
+        if self.program is None:
+            return compiled._eager(args, names)
+        if first:
+            return self._first_call(compiled, args, names)
+        if self.checks_left > 0:
+            self.checks_left -= 1
+            return self._checked(compiled, args, names)
+        return self.run(args)[0]
+
+    def run(self, args):
+        """(fn's result from the replay, the tape)."""
+        tape = _Tape(self, args)
+        if self.value_args:
+            inputs = list(self.leaves)
+            for j, p in self.value_args:
+                inputs[j] = args[p]
+        else:
+            inputs = self.leaves
+        out = apply(self.names[0], tape, *inputs)
+        if self.container is None:
+            return out, tape
+        return self.container([out] + [apply(name, tape, *inputs) for name in self.names[1:]]), tape
+
+    def _first_call(self, compiled, args, names):
+        """The first replay, checked against the trace itself: same outputs and the same random
+        draws, or something ran that the trace cannot repeat and fn runs eagerly from now on."""
+        before = _states(self.generators)
+        result, _ = self.run(args)
+        outputs = [result] if self.container is None else list(result)
+        same = all(np.array_equal(o._data, t, equal_nan=True) and o._data.dtype == t.dtype
+                   for o, t in zip(outputs, self.outputs_traced))
+        if same and _same(_states(self.generators), self.states_traced):
+            del self.outputs_traced, self.states_traced
+            return result
+        _restore_states(self.generators, before)
+        why = "its replay differs from its trace" if not same else \
+            "it draws random numbers other than Dropout's masks"
+        self.__dict__.update(Trace.eager(f"{why}, so something in it is not recorded as "
+                                         f"ops", self.guard).__dict__)
+        return compiled._eager(args, names)
+
+    def _checked(self, compiled, args, names):
+        """A replay, and fn run eagerly on the same arguments with the same random draws; raise
+        at the first op whose output differs."""
+        before = _states(self.generators)
+        result, tape = self.run(args)
+        after = _states(self.generators)
+        _restore_states(self.generators, before)
+        eager_result, _ = _run_recorded(compiled.fn, args, names)
+        _restore_states(self.generators, after)
+        try:
+            eager_ops = _recorded_ops(_outputs(eager_result)[0])
+        except _Eager as why:
+            raise RuntimeError(f"compile({compiled.__name__}, check=True): {why}") from None
+        replayed = _values(self, tape, lambda prim, *a, **o: prim.forward(*a, **o), _data_leaves(self, args))
+        for n, (op, mine) in enumerate(zip(self.program.ops, replayed)):
+            theirs = eager_ops[n] if n < len(eager_ops) else None
+            if theirs is None or theirs._record.primitive is not op.prim:
+                found = f"op '{theirs.op}'" if theirs is not None else "no op"
+                problem = f"the trace has op '{op.prim.name}' there, the eager run {found}"
+            elif theirs._data.shape != np.shape(mine) or not np.array_equal(
+                    theirs._data, mine, equal_nan=True):
+                diff = (np.max(np.abs(theirs._data - mine)) if theirs._data.shape == np.shape(mine)
+                        else f"shapes {theirs._data.shape} and {np.shape(mine)}")
+                problem = f"its output differs (largest difference {diff})"
+            else:
+                continue
+            where = f" in {op.label}" if op.label else ""
+            raise RuntimeError(
+                f"compile({compiled.__name__}, check=True): the replay and an eager run disagree "
+                f"at op {n} '{op.prim.name}'{where}: {problem}. The trace does not follow fn: "
+                f"Python control flow or NumPy code in fn depends on the values of its inputs, "
+                f"which a trace cannot see (it records ops for one set of values; only shapes "
+                f"are checked). Keep such code out of the compiled function, or call fn uncompiled.")
+        if len(eager_ops) != len(self.program.ops):
+            raise RuntimeError(
+                f"compile({compiled.__name__}, check=True): the eager run has {len(eager_ops)} ops, "
+                f"the trace {len(self.program.ops)}: Python control flow in fn depends on the "
+                f"values of its inputs, which a trace cannot see.")
+        return result
+
+
+def _output(k, tape, *leaves):
+    """The forward of output k > 0: computed already by output 0's."""
+    return tape.outputs[k]
+
+
+def _leaf_gradient(k, j, g, ans, tape, *leaves):
+    """The vjp of output k for leaf j: the generated backward's result, computed once per g.
+    Under create_graph (g a Value) the trace is replayed through `apply`, the eager path."""
+    if isinstance(g, Value):
+        return tape.recorded_gradient(k, j, g, leaves)
+    cache = tape.cache
+    if cache is None or cache[0] != k or cache[1] is not g:
+        cache = tape.cache = (k, g, tape.trace.backwards[k](tape, g, leaves))
+    if j == tape.trace.last_grad:
+        tape.cache = None
+    return cache[2][j + 1]
+
+
+class _Tape:
+    """One call's replay: its arguments, the arrays backward needs (`saved`, dropped by the
+    backward), the other outputs, the random masks it drew, and gradients being handed out."""
+
+    __slots__ = ("trace", "args", "saved", "outputs", "masks", "cache")
+
+    def __init__(self, trace, args):
+        self.trace, self.args = trace, args
+        self.saved = self.outputs = self.masks = self.cache = None
+
+    def draw(self, d):
+        """The d-th random mask of this call: drawn by its layer the first time, then kept."""
+        if self.masks is None:
+            self.masks = {}
+        mask = self.masks.get(d)
+        if mask is None:
+            mask = self.masks[d] = self.trace.draws[d]()
+        return mask
+
+    def recompute(self, leaves):
+        """The forward again, for a second backward (retain_graph=True); the same masks."""
+        self.trace.forward(self, *leaves)
+        return self.saved
+
+    def recorded_gradient(self, k, j, g, leaves):
+        """create_graph=True: replay the ops through `apply` from the leaf values (recorded),
+        then differentiate that with `grad(..., create_graph=True)`."""
+        cache = self.cache
+        if cache is None or cache[0] != ("recorded", k) or cache[1] is not g:
+            trace = self.trace
+            wanted = [j for j, leaf in enumerate(trace.program.leaves) if leaf.requires_grad]
+            values = _values(trace, self, apply, leaves, by_name=True)
+            output = values[trace.program.outputs[k]]
+            grads = _grad([output], [leaves[i] for i in wanted], [g], create_graph=True,
+                          allow_unused=True)
+            found = [None] * (len(leaves) + 1)
+            for i, gi in zip(wanted, grads):
+                found[i + 1] = gi
+            cache = self.cache = (("recorded", k), g, found)
+        if j == self.trace.last_grad:
+            self.cache = None
+        return cache[2][j + 1]
+
+
+def _data_leaves(trace, args):
+    return [trace.leaf_data(args, j) for j in range(len(trace.leaves))]
+
+
+def _values(trace, tape, run_op, leaves, by_name=False):
+    """Every op's output, the program run op by op with `run_op(prim or name, *inputs, **options)`:
+    the forwards on arrays (check=True), or `apply` on values (create_graph)."""
+    program, values = trace.program, []
+
+    def ref(r):
+        kind, i = r
+        if kind == "node":
+            return values[i]
+        if kind == "leaf":
+            return leaves[i]
+        if kind == "arg":
+            return tape.args[i]
+        if kind == "draw":
+            return tape.draw(i)
+        return program.constants[i]
+
+    for op in program.ops:
+        head = op.prim.name if by_name else op.prim
+        values.append(run_op(head, *[ref(r) for r in op.inputs],
+                             **{k: _resolve(v, ref) for k, v in op.options.items()}))
+    return values
+
+
+def _resolve(x, ref):
+    """An option value with each ArgData replaced by `ref(its ref)`."""
+    if isinstance(x, codegen.ArgData):
+        return ref(x.ref)
+    if type(x) in (tuple, list):
+        return type(x)(_resolve(e, ref) for e in x)
+    return x
+
+
+def _dropout_draw(module, shape, dtype):
+    """A new mask for a Dropout call, drawn by the layer itself: its forward on ones."""
+    ones = Value(np.ones(shape, dtype), requires_grad=False, dtype=dtype)
+
+    def draw():
+        with no_grad():
+            return module.forward(ones)._data
+    return draw
+
+
+def _guard(roots, modules, leaves):
+    """A generated function: True while fn still reaches the same modules, holding the same
+    layers, parameters and buffers in the same mode, and every leaf keeps its traced shape and
+    requires_grad."""
+    names = codegen._Names()
+    conditions = []
+    for how, root in roots:
+        if how[0] == "cell":
+            conditions.append(f"{names(how[1])}.cell_contents is {names(root)}")
+        elif how[0] == "global":
+            conditions.append(f"{names(how[1])}.get({how[2]!r}) is {names(root)}")
+        elif how[0] == "attr":
+            conditions.append(f"{names(how[1])}.__dict__.get({how[2]!r}) is {names(root)}")
+    for m in modules:
+        M = names(m)
+        conditions.append(f"{M}.training is {bool(m.training)}")
+        if m._modules:
+            conditions.append(f"len({M}._modules) == {len(m._modules)}")
+        for registry in ("_modules", "_parameters", "_buffers"):
+            for key, member in getattr(m, registry).items():
+                target = "None" if member is None else names(member)
+                conditions.append(f"{M}.{registry}.get({key!r}) is {target}")
+    for value, leaf in leaves:
+        L = names(value)
+        conditions.append(f"{L}._data.shape == {leaf.shape!r}")
+        conditions.append(f"{L}._requires_grad is {leaf.requires_grad}")
+    body = " and\n            ".join(conditions) or "True"
+    unpack = ", ".join(name for name, _ in names.values)
+    source = (f"def _build(K):\n    {unpack}, = K\n" if names.values else "def _build(K):\n")
+    source += (
+              f"    def guard():\n        try:\n            return ({body})\n"
+              f"        except Exception:\n            return False\n    return guard\n")
+    namespace = {}
+    exec(builtins.compile(source, "<compile guard>", "exec"), namespace)
+    return namespace["_build"]([obj for _, obj in names.values])
