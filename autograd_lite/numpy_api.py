@@ -139,7 +139,7 @@ def dispatch(function, args, kwargs):
         name = f"{ufunc.__name__}.{method}"
         implementation = UFUNC_METHODS.get(function)
     else:
-        name = getattr(function, "__name__", repr(function))
+        name = getattr(function, "__name__", None) or repr(function)
         implementation = FUNCTIONS.get(function) or UFUNCS.get(function)
         if implementation is None and isinstance(function, np.ufunc) and name in value_module.PRIMITIVES:
             implementation = getattr(ops, name, None) or FUNCTIONS.get(function)
