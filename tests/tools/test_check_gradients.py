@@ -1,5 +1,6 @@
 """check_gradients: verdicts and hints on right, deliberately wrong and the documents' gradients,
 and the exercise example's printed verdicts."""
+import inspect
 import pathlib
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 from autograd_lite import GradientReport, Value, check_gradients
+from autograd_lite.hand_gradients import automatic_and_numerical, hand_loss_on_values
 from autograd_lite.references import cosine_post, nn_basics
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -220,7 +222,7 @@ def test_the_exercise_example_prints_each_documents_verdict(tmp_path):
         [sys.executable, str(ROOT / "examples" / "gradient_check_exercise.py"), "--quick",
          "--out", str(tmp_path)], capture_output=True, text=True, check=True)
     lines = dict(line.split(": ", 1) for line in result.stdout.splitlines()
-                 if line.startswith(("verdict.", "factor.")))
+                 if line.startswith(("verdict.", "factor.", "needs_loss_fn.")))
     verdicts = {k[len("verdict."):]: v for k, v in lines.items() if k.startswith("verdict.")}
     assert verdicts == {
         "cosine_post": "fail", "cosine_post_corrected": "pass",
@@ -234,3 +236,162 @@ def test_the_exercise_example_prints_each_documents_verdict(tmp_path):
     assert float(lines["factor.nn_basics_formula_section"]) == pytest.approx(1 / 8)
     assert "factor.nn_basics_impl1_tanh_mse" not in lines
     assert "factor N = 50 (the batch size)" in result.stdout
+    line = _line_of(cosine_post.training_gradients, "y_hat[j] = feed_forward2(z, w2, b2)")
+    assert lines["needs_loss_fn.cosine_post"] == f"cosine_post.py:{line}"
+
+
+# ---- check_gradients(hand_fn, params): no loss_fn, hand_fn's own loss run on Values ----------
+
+def _line_of(function, text):
+    """The line number of `text` in `function`'s source file (no hard-coded numbers)."""
+    source, first = inspect.getsourcelines(function)
+    return first + next(i for i, line in enumerate(source) if text in line)
+
+
+def test_every_call_form_gives_the_same_report(regression):
+    hand, loss, params = regression
+    reports = [check_gradients(hand, loss, params),
+               check_gradients(hand, loss_fn=loss, params=params),
+               check_gradients(hand, params), check_gradients(hand, params=params),
+               check_gradients(hand, None, params)]
+    for report in reports:
+        assert report.passed and report.loss_passed and set(report.parameters) == {"w", "b"}
+        assert report.auto_loss == pytest.approx(reports[0].auto_loss, rel=1e-14)
+        for name in ("w", "b"):
+            assert report[name].max_abs_error < 1e-12
+            assert report[name].auto == pytest.approx(reports[0][name].auto, rel=1e-12)
+            assert report[name].numeric == pytest.approx(reports[0][name].numeric, rel=1e-6)
+    with pytest.raises(TypeError, match="params must be a {name: array} dict"):
+        check_gradients(hand, loss)
+    with pytest.raises(TypeError, match="loss_fn must be a function"):
+        check_gradients(hand, params, params)
+
+
+def test_without_loss_fn_wrong_gradients_get_the_same_hints(regression):
+    hand, loss, params = regression
+    changes = dict(w=lambda g: 6 * g, b=lambda g: -g)
+    with_loss = check_gradients(wrong(hand, **changes), loss, params, batch_size=6)
+    own_loss = check_gradients(wrong(hand, **changes), params, batch_size=6)
+    assert not own_loss.passed and own_loss.loss_passed
+    assert own_loss["w"].factor == 6.0 and "factor N = 6" in own_loss["w"].hint
+    assert own_loss["b"].factor == -1.0 and "sign flip" in own_loss["b"].hint
+    assert str(own_loss) == str(with_loss)
+
+
+def test_without_loss_fn_the_gradients_are_hand_fns_numpy_ones(rng):
+    """hand_fn runs once on Values (for the engine's graph of its loss); its gradients and
+    the finite differences come from numpy calls, so the numpy backward is checked as written."""
+    x = rng.normal(size=(4, 3))
+    calls = []
+
+    def hand(w):
+        calls.append(type(w).__name__)
+        z = np.tanh(np.dot(x, w))
+        grad = x.T @ (1 - z ** 2) if isinstance(w, np.ndarray) else np.zeros(3)  # numpy: right
+        return np.sum(z), {"w": grad}
+
+    report = check_gradients(hand, {"w": rng.normal(size=3)})
+    assert report.passed
+    assert calls[0] == "ndarray" and calls.count("Value") == 1
+    assert calls.count("ndarray") >= 1 + 2 * 3  # the check, then ±eps per entry
+
+
+@pytest.mark.parametrize("derivation, hand_args, engine_args, factor, right", [
+    (nn_basics.implementation2, ["tanh", "linear"], ["tanh", "linear", "mse"], 0.5, False),
+    (nn_basics.formula_section, ["sigmoid"], ["sigmoid", "sigmoid", "half_mse"], 1 / 5, False),
+    (nn_basics.implementation1, ["sigmoid"], ["sigmoid", "sigmoid", "bce"], None, True),
+    (nn_basics.implementation1, ["relu"], ["relu", "relu", "mse"], None, False),
+    (nn_basics.gradients_of_reported_loss, ["tanh", "tanh", "mse"], ["tanh", "tanh", "mse"], None,
+     True),
+])
+def test_nn_basics_without_loss_fn(rng, derivation, hand_args, engine_args, factor, right):
+    """The guide's numpy code runs on Values unchanged: its own loss gives the verdicts and
+    the engine gradients that its loss written with Value ops (nn_basics.loss_fn) gives."""
+    weights, biases = nn_basics.init_parameters([3, 4, 1], rng)
+    biases = [b + 0.1 * rng.normal(size=b.shape) for b in biases]
+    X = rng.normal(size=(5, 3))
+    y = (rng.random((5, 1)) < 0.5) * 1.0 if engine_args[2] == "bce" else rng.normal(size=(5, 1))
+    params = nn_basics.as_params(weights, biases)
+    hand = nn_basics.hand_fn(derivation, X, y, *hand_args)
+    own = check_gradients(hand, params, batch_size=5)
+    written = check_gradients(hand, nn_basics.loss_fn(X, y, *engine_args), params, batch_size=5)
+    assert own.loss_passed and own.auto_loss == pytest.approx(written.auto_loss, rel=1e-12)
+    assert own.passed == written.passed == right
+    _, own_auto, _ = automatic_and_numerical(hand_loss_on_values(hand), params)
+    _, written_auto, _ = automatic_and_numerical(nn_basics.loss_fn(X, y, *engine_args), params)
+    for name, check in own.parameters.items():
+        np.testing.assert_allclose(own_auto[name], written_auto[name], rtol=1e-10, atol=1e-14)
+        assert check.numeric_agrees and check.hint == written[name].hint
+        if factor is not None:
+            assert check.factor == pytest.approx(factor, rel=1e-9)
+
+
+def test_the_cosine_posts_loop_asks_for_loss_fn_naming_its_line():
+    """The post stores each prediction with y_hat[j] = ... into a numpy array: Values cannot
+    follow that, so the checker names the line and asks for loss_fn (which then works)."""
+    x, y = cosine_post.make_data()
+    params = cosine_post.initialize_weights()
+    line = _line_of(cosine_post.training_gradients, "y_hat[j] = feed_forward2(z, w2, b2)")
+    for derivation in (cosine_post.training_gradients, cosine_post.gradients_of_reported_loss):
+        with pytest.raises(TypeError) as caught:
+            check_gradients(partial(derivation, x, y), params, batch_size=len(x))
+        message = str(caught.value)
+        assert f'cosine_post.py", line {line}, in training_gradients' in message
+        assert "y_hat[j] = feed_forward2(z, w2, b2)" in message and "Item assignment" in message
+        assert "pass the same loss written with Value ops as loss_fn" in message
+    corrected = check_gradients(partial(cosine_post.gradients_of_reported_loss, x, y),
+                                partial(cosine_post.engine_loss, x, y), params)
+    assert corrected.passed
+
+
+def test_item_assignment_in_the_backward_asks_for_loss_fn_naming_its_line(rng):
+    """Softmax cross-entropy, the classic hand backward: g[np.arange(n), labels] -= 1."""
+    X, labels = rng.normal(size=(6, 4)), np.array([0, 2, 1, 2, 0, 1])
+
+    def hand(W):
+        n = len(X)
+        z = np.dot(X, W)
+        p = np.exp(z - np.max(z, axis=1, keepdims=True))
+        p = p / np.sum(p, axis=1, keepdims=True)
+        loss = -np.mean(np.log(p[np.arange(n), labels]))
+        g = np.copy(p)
+        g[np.arange(n), labels] -= 1
+        return loss, {"W": X.T @ g / n}
+
+    def loss(W):
+        z = X @ W
+        log_p = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+        return -log_p[np.arange(len(X)), labels].mean()
+
+    params = {"W": rng.normal(size=(4, 3))}
+    with pytest.raises(TypeError) as caught:
+        check_gradients(hand, params)
+    message = str(caught.value)
+    line = _line_of(hand, "g[np.arange(n), labels] -= 1")
+    assert f'test_check_gradients.py", line {line}, in hand' in message
+    assert "    g[np.arange(n), labels] -= 1" in message
+    assert "Item assignment (a[i] = ..., a[i] -= ...)" in message
+    assert "check_gradients(hand_fn, loss_fn, params)" in message
+    assert isinstance(caught.value.__cause__, TypeError)  # the original error, chained
+    assert check_gradients(hand, loss, params).passed  # the fallback the message asks for
+
+
+def test_an_unsupported_numpy_function_or_a_lost_loss_asks_for_loss_fn(rng):
+    a = rng.normal(size=(3, 3))
+
+    def hand(w):  # the backward uses np.linalg.inv (on a w-dependent matrix): Values refuse it
+        inverse = np.linalg.inv(np.diag(np.exp(w)))
+        return np.sum(np.exp(w)), {"w": 1 / np.diag(inverse)}
+
+    with pytest.raises(TypeError) as caught:
+        check_gradients(hand, {"w": np.ones(3)})
+    message = str(caught.value)
+    assert f"line {_line_of(hand, 'np.linalg.inv(np.diag(')}, in hand" in message
+    assert "numpy.inv is not differentiated" in message and "Item assignment" not in message
+    assert "Pass the same loss written with Value ops as loss_fn" in message
+
+    def constant_loss(w):  # float() leaves the graph: the loss is no Value
+        return float(np.sum(w)), {"w": np.ones(3)}
+
+    with pytest.raises(TypeError, match="loss of type float, not a Value.*loss_fn"):
+        check_gradients(constant_loss, {"w": np.ones(3)})
