@@ -8,7 +8,7 @@ import os
 
 from autograd_lite.anomaly import skip_file_prefix
 
-from . import init
+from . import init, utils
 from .module import *          # noqa: F401,F403  Module, Parameter, Sequential, ModuleList
 from .layers import *          # noqa: F401,F403  Linear, Conv2d, MaxPool2d, Flatten, Dropout
 from .conv import *            # noqa: F401,F403  conv2d, pad

@@ -20,8 +20,9 @@ import numpy as np
 
 from autograd_lite import Value, default_generator
 
-__all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_",
-           "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
+__all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "zeros_",
+           "ones_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
+           "orthogonal_"]
 
 _GAIN_ONE = ("linear", "identity", "sigmoid", "conv1d", "conv2d", "conv3d",
              "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
@@ -81,6 +82,31 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
     return _fill(tensor, lambda shape: _rng(generator).normal(mean, std, shape))
 
 
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """Fill with draws from N(mean, std²) truncated to [a, b] (a and b are values, not stds).
+
+    Draws outside [a, b] are drawn again (exact truncation); an interval holding less
+    than 0.1% of the distribution, where that would take long, is an error.
+    """
+    if not a < b:
+        raise ValueError(f"trunc_normal_: expected a < b, got a={a}, b={b}")
+    cdf = lambda x: 0.5 * (1 + math.erf((x - mean) / (std * math.sqrt(2))))  # noqa: E731
+    if cdf(b) - cdf(a) < 1e-3:
+        raise ValueError(f"trunc_normal_: [{a}, {b}] holds only {cdf(b) - cdf(a):.2g} of "
+                         f"N({mean}, {std}²); widen it or move the mean into it")
+
+    def draw(shape):
+        rng = _rng(generator)
+        values = rng.normal(mean, std, shape)
+        outside = (values < a) | (values > b)
+        while outside.any():
+            values[outside] = rng.normal(mean, std, int(outside.sum()))
+            outside = (values < a) | (values > b)
+        return values
+
+    return _fill(tensor, draw)
+
+
 def constant_(tensor, val):
     """Fill with `val`."""
     return _fill(tensor, lambda shape: np.full(shape, val))
@@ -133,6 +159,30 @@ def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", ge
 def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """N(0, std²) with std = gain / sqrt(fan): with ReLU, the guide's randn * sqrt(2 / n_in)."""
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator=generator)
+
+
+def orthogonal_(tensor, gain=1.0, generator=None):
+    """Fill with a (semi-)orthogonal matrix times gain (Saxe et al., 2013), as PyTorch builds it:
+    the Q of a QR decomposition of a normal matrix, signs fixed by R's diagonal. A tensor of
+    more than 2 dimensions is treated as (size of dim 0, all the rest)."""
+    shape = np.shape(tensor.data if isinstance(tensor, Value) else tensor)
+    if len(shape) < 2:
+        raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, "
+                         f"got shape {shape}")
+
+    def draw(shape):
+        rows = shape[0]
+        cols = math.prod(shape) // rows if rows else 0
+        flat = _rng(generator).normal(0.0, 1.0, (rows, cols))
+        if rows < cols:
+            flat = flat.T
+        q, r = np.linalg.qr(flat)
+        q = q * np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return (gain * q).reshape(shape)
+
+    return _fill(tensor, draw)
 
 
 def reset_weight_and_bias(weight, bias, rng=None):

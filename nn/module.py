@@ -24,6 +24,8 @@ import numpy as np
 
 from autograd_lite import Value, scope
 
+from .hooks import ModuleHooks, call_with_hooks
+
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList"]
 
 
@@ -66,6 +68,7 @@ class Module:
         set_plain("_buffers", OrderedDict())
         set_plain("_modules", OrderedDict())
         set_plain("_qualname", "")
+        set_plain("_hooks", None)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(
@@ -83,7 +86,29 @@ class Module:
         # values made inside are tagged with this call, so pictures can box each layer call;
         # the label is a function, so its text is built only if a picture needs it
         with scope(self._call_label, inputs=[a for a in args if isinstance(a, Value)]):
+            if self._hooks:  # None (or empty) unless a hook was registered: one check per call
+                return call_with_hooks(self, self._hooks, args, kwargs)
             return self.forward(*args, **kwargs)
+
+    # --- hooks (hooks.py) ---------------------------------------------------------------
+    def _hook_registry(self):
+        if self._hooks is None:
+            super().__setattr__("_hooks", ModuleHooks())
+        return self._hooks
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """`hook(module, args)` before each forward; may return new args. Returns a handle
+        whose `remove()` unregisters it (see nn/hooks.py)."""
+        return self._hook_registry().add("forward_pre", hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """`hook(module, args, output)` after each forward; may return a new output."""
+        return self._hook_registry().add("forward", hook, prepend, with_kwargs)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """`hook(module, grad_input, grad_output)` when the gradient reaches the module's input;
+        may return a new grad_input. For modules with one input and one output Value."""
+        return self._hook_registry().add("backward", hook, prepend)
 
     def _call_label(self):
         """How graph pictures name this module's calls, e.g. "layers.0: Linear(in_features=2, ...)"."""
