@@ -22,7 +22,7 @@ import numpy as np
 from autograd_lite import Value, no_grad
 
 from .activations import (ELU, GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Snake,
-                          Softmax, Softplus, Tanh)
+                          Softmax, Softplus, Tanh, _softmax_dim)
 from .batchnorm import BatchNorm1d, BatchNorm2d, LayerNorm
 from .conv import Conv2d
 from .embedding import Embedding
@@ -76,7 +76,8 @@ class OnnxGraph:
         return self.tensor(f"{layer_path}.{attribute}" if layer_path else attribute, value)
 
     def mean(self, x, axes, layer):
-        """ReduceMean over `axes`, keeping them: axes an attribute before opset 18, an input since."""
+        """ReduceMean over `axes`, keeping them (axes: an attribute before opset 18, then an
+        input)."""
         if self.opset < 18:
             return self.node("ReduceMean", [x], layer, axes=list(axes), keepdims=1)
         return self.node("ReduceMean", [x, self.tensor(f"{layer}/axes", list(axes))], layer,
@@ -105,15 +106,14 @@ def _linear(g, m, path, name, x, shape):
     return g.node("Add", [y] + bias, name) if bias else y
 
 
-def _padding(m):
-    """[top, left, bottom, right] of a Conv2d or pool, also for padding="valid"/"same" (which,
-    as PyTorch's, puts the odd pixel of an even kernel at the bottom and right)."""
-    padding = getattr(m, "padding", 0)
-    if isinstance(padding, str):
-        total = [0, 0] if padding == "valid" else \
+def _conv_padding(m):
+    """[top, left, bottom, right] of a Conv2d, also for padding="valid"/"same" (which, as
+    PyTorch's, puts the odd pixel of an even kernel at the bottom and right)."""
+    if isinstance(m.padding, str):
+        total = [0, 0] if m.padding == "valid" else \
             [d * (k - 1) for d, k in zip(_pair(m.dilation), _pair(m.kernel_size))]
         return [t // 2 for t in total] + [t - t // 2 for t in total]
-    return _pair(padding) * 2
+    return _pair(m.padding) * 2
 
 
 def _batched(convert):
@@ -131,8 +131,7 @@ _PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}  # 
 
 
 def _conv2d(g, m, path, name, x, shape):
-    pads = _padding(m)
-    mode = getattr(m, "padding_mode", "zeros")
+    pads, mode = _conv_padding(m), m.padding_mode
     if mode != "zeros":  # pad first, as PyTorch does, then convolve without padding
         if mode == "circular" and g.opset < 19:
             raise ValueError(f"nn.export_onnx: layer '{name}' (Conv2d) has padding_mode="
@@ -142,7 +141,7 @@ def _conv2d(g, m, path, name, x, shape):
     bias = [g.parameter(path, "bias", m)] if m.bias is not None else []
     return g.node("Conv", [x, g.parameter(path, "weight", m)] + bias, name,
                   kernel_shape=_pair(m.kernel_size), strides=_pair(m.stride), pads=pads,
-                  dilations=_pair(getattr(m, "dilation", 1)), group=int(getattr(m, "groups", 1)))
+                  dilations=_pair(m.dilation), group=m.groups)
 
 
 def _pool_length(n, kernel, stride, pad, dilation, ceil_mode):
@@ -234,7 +233,7 @@ def _batch_norm(g, m, path, name, x, shape):
     eval mode normalizes by the batch's own, as our layer does."""
     ones, zeros = np.ones(m.num_features), np.zeros(m.num_features)
     scale, shift = g.parameter(path, "weight", m, ones), g.parameter(path, "bias", m, zeros)
-    if getattr(m, "track_running_stats", True):
+    if m.track_running_stats:
         return g.node("BatchNormalization", [x, scale, shift, g.parameter(path, "running_mean", m),
                                              g.parameter(path, "running_var", m)],
                       name, epsilon=float(m.eps))
@@ -271,8 +270,8 @@ def _gelu(g, m, path, name, x, shape):
         cube = g.node("Mul", [g.node("Mul", [x, x], name), x], name)
         inner = g.node("Add", [x, g.node("Mul", [cube, g.tensor(f"{name}/c", 0.044715)], name)],
                        name)
-        curve = g.node("Tanh", [g.node("Mul", [inner, g.tensor(f"{name}/k", math.sqrt(2 / math.pi))],
-                                       name)], name)
+        scale = g.tensor(f"{name}/k", math.sqrt(2 / math.pi))
+        curve = g.node("Tanh", [g.node("Mul", [inner, scale], name)], name)
     else:  # 0.5 x (1 + erf(x / sqrt(2)))
         curve = g.node("Erf", [g.node("Mul", [x, g.tensor(f"{name}/k", 1 / math.sqrt(2))], name)],
                        name)
@@ -297,9 +296,8 @@ def _softplus(g, m, path, name, x, shape):
 
 
 def _softmax(op):
-    def convert(g, m, path, name, x, shape):
-        dim = m.dim if m.dim is not None else (0 if len(shape) in (0, 1, 3) else 1)  # PyTorch's
-        return g.node(op, [x], name, axis=int(dim))                            # implicit choice
+    def convert(g, m, path, name, x, shape):  # dim=None: the layer's (PyTorch's) implicit choice
+        return g.node(op, [x], name, axis=int(_softmax_dim(op, len(shape), m.dim)))
     return convert
 
 
@@ -339,10 +337,10 @@ def _recurrent(g, m, path, name, x, shape):
     returns the output and the final states, laid out as our forward returns them."""
     kind = type(m).__name__
     op, order = _RECURRENT_OPS[kind]
-    if getattr(m, "proj_size", 0):
+    if getattr(m, "proj_size", 0):  # LSTM only
         raise ValueError(f"nn.export_onnx: layer '{name}' ({kind}) has proj_size="
                          f"{m.proj_size}; ONNX's LSTM has no projection")
-    suffixes = ("", "_reverse") if getattr(m, "bidirectional", False) else ("",)
+    suffixes = ("", "_reverse") if m.bidirectional else ("",)
     axis = lambda k: g.tensor(f"{name}/axis{k}", [k])  # noqa: E731
     if len(shape) == 2:  # unbatched (L, features): a batch of one
         x = g.node("Unsqueeze", [x, axis(1)], name)

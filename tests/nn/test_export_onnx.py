@@ -142,6 +142,23 @@ def test_a_fixed_batch_and_the_opset(runtime, tmp_path):
         run_file(runtime, tmp_path / "fixed.onnx", np.ones((3, 3)))
 
 
+def test_circular_padding_from_opset_19(runtime, tmp_path):
+    model = nn.Conv2d(2, 3, 3, padding=(1, 2), padding_mode="circular").eval()
+    nn.export_onnx(model, np.ones((1, 2, 5, 6)), tmp_path / "conv.onnx", opset_version=19)
+    assert_runtime_matches(runtime, model, tmp_path / "conv.onnx",
+                           np.random.default_rng(0).normal(size=(3, 2, 5, 6)))
+
+
+def test_an_embedding_model_takes_int64_indices(runtime, tmp_path):
+    import onnx
+
+    model = nn.Embedding(10, 4, padding_idx=0).eval()
+    proto = nn.export_onnx(model, np.array([[1, 2, 3]]), tmp_path / "embedding.onnx")
+    assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.INT64
+    assert_runtime_matches(runtime, model, tmp_path / "embedding.onnx",
+                           np.array([[0, 9, 4], [5, 5, 1]]))
+
+
 def test_a_recurrent_model_returns_every_state(runtime, tmp_path):
     model = nn.LSTM(2, 3, num_layers=2, bidirectional=True).eval()
     proto = nn.export_onnx(model, np.ones((4, 1, 2)), tmp_path / "lstm.onnx")
@@ -173,6 +190,17 @@ def test_a_layer_without_an_onnx_form_is_named(runtime, tmp_path):
     projected = nn.Sequential(OrderedDict(lstm=nn.LSTM(2, 2, proj_size=1))).eval()
     assert_refused(tmp_path, ValueError, r"layer 'lstm' \(LSTM\) has proj_size=1", projected,
                    np.ones((3, 1, 2)))
+    assert_refused(tmp_path, ValueError, r"layer 'MaxPool2d' \(MaxPool2d\) has "
+                   r"return_indices=True", nn.MaxPool2d(2, return_indices=True).eval(),
+                   np.ones((1, 1, 4, 4)))
+    assert_refused(tmp_path, ValueError, r"layer '0' \(Embedding\) has max_norm=1.0",
+                   nn.Sequential(nn.Embedding(4, 2, max_norm=1.0)).eval(), np.array([[0, 3]]))
+    assert_refused(tmp_path, ValueError, r"layer '1' \(AdaptiveAvgPool2d\) pools \(5, 5\) to "
+                   r"\(2, 2\)", nn.Sequential(nn.ReLU(), nn.AdaptiveAvgPool2d(2)).eval(),
+                   np.ones((1, 1, 5, 5)))
+    circular = nn.Conv2d(1, 1, 3, padding=1, padding_mode="circular").eval()
+    assert_refused(tmp_path, ValueError, r"padding_mode='circular', which needs opset_version 19",
+                   circular, np.ones((1, 1, 4, 4)))
 
 
 def test_a_model_in_training_mode_is_refused_naming_the_layer(runtime, tmp_path):
