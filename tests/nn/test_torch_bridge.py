@@ -174,6 +174,7 @@ def layer_cases(draw, onnx=False, training=False):
 
 
 # --- ours -> PyTorch -> ours ------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore:Using padding='same'")  # PyTorch's note on its speed
 @settings(max_examples=60)
 @given(case=layer_cases(training=False), training=st.booleans())
 def test_each_layer_in_torch_gives_our_outputs_and_gradients(case, training):
