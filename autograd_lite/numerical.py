@@ -44,7 +44,7 @@ def _numerical_jacobians(fn, inputs, eps):
         columns = None
         try:
             for j in range(x.size):
-                nudged = np.array(original, dtype=np.float64)
+                nudged = np.array(original, dtype=np.float64, order="C")  # (flat must be a view)
                 flat = nudged.reshape(-1)
                 flat[j] += eps
                 x._data = nudged

@@ -62,3 +62,11 @@ def test_manual_seed_makes_the_library_generator_reproducible():
     manual_seed(3)
     np.testing.assert_array_equal(default_generator().standard_normal(4), first)
     assert manual_seed(4) is default_generator()
+
+
+def test_finite_differences_of_an_input_that_is_not_c_contiguous():
+    z = np.arange(6.0).reshape(2, 3)
+    x = Value(z.T)  # a transposed (Fortran-ordered) array
+    assert not x.data.flags.c_contiguous
+    assert gradcheck(lambda v: (v * v).sum(), (x,))
+    np.testing.assert_allclose(numerical_grad(lambda v: (v * v).sum(), x), 2 * z.T, rtol=1e-6)
