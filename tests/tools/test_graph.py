@@ -21,7 +21,8 @@ import pytest
 
 import nn
 from autograd_lite import Value, backprop, backward_steps, draw_graph, grad, no_grad, save_graph, scope
-from autograd_lite.graph_picture import CONSTANT_COLOR, LEAF_COLOR, OUTPUT_COLOR, format_array
+from autograd_lite.graph_picture import (CONSTANT_COLOR, LEAF_COLOR, OUTPUT_COLOR, _number,
+                                         format_array)
 from autograd_lite.ops import primitive
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
@@ -539,3 +540,76 @@ def test_the_engine_imports_without_graphviz_and_drawing_says_how_to_install_it(
                          timeout=60, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert "pip install graphviz" in run.stdout
+
+
+def guide_mlp_loss():
+    """The guide's [2, 4, 4, 1] sigmoid MLP on a batch of 8, after backward()."""
+    rng = np.random.default_rng(0)
+    model = nn.MLP([2, 4, 4, 1], activation="sigmoid", output_activation="sigmoid", rng=rng)
+    labels = (rng.random(size=(8, 1)) < 0.5).astype(np.float64)
+    loss = nn.binary_cross_entropy(model(rng.normal(size=(8, 2))), labels)
+    loss.name = "loss"
+    loss.backward()
+    return loss, model
+
+
+@needs_dot
+def test_depth_one_draws_each_layer_as_one_box_with_its_gradients(tmp_path):
+    loss, model = guide_mlp_loss()
+    svg = render(loss, tmp_path, depth=1)
+    boxes = {svg.texts[n][0]: [t.replace("\xa0", " ") for t in svg.texts[n]]  # (dot's nbsp)
+             for n in svg.texts if n.startswith("m")}
+    assert len(boxes) == 6 and set(svg.clusters) == {"MLP()"}  # the model around its layers
+    first = boxes["0: Linear(in_features=2, out_features=4, bias=True)"]
+    assert first[1] == "in (8, 2) → out (8, 4)"
+    weight = model[0].weight.grad
+    assert first[2] == (f"0.weight (4, 2)  grad min {_number(weight.min())}, mean "
+                        f"{_number(weight.mean())}, max {_number(weight.max())}")
+    assert first[3].startswith("0.bias (4,)  grad [") and first[4].startswith("out grad min")
+    assert boxes["5: Sigmoid()"][1:3] == ["in (8, 1) → out (8, 1)", boxes["5: Sigmoid()"][2]]
+    assert all(any("grad" in line for line in box) for box in boxes.values())
+    assert not any(svg.texts[n][0] == "0.weight" for n in svg.texts)  # drawn inside its box
+    # layers chain box to box, the loss below them: top to bottom, at most 1,600 px wide
+    chain = [svg.node(name) for name in ("0: Linear(in_features=2, out_features=4, bias=True)",
+                                         "1: Sigmoid()", "2: Linear(in_features=4, "
+                                         "out_features=4, bias=True)")]
+    assert {(chain[0], chain[1]), (chain[1], chain[2])} <= svg.edges
+    width = float(re.search(r'width="([\d.]+)pt"', (tmp_path / "graph.svg").read_text())[1])
+    assert width * 96 / 72 <= 1600
+    assert "rankdir=TB" in draw_graph(loss, depth=1).source
+
+
+def test_depth_zero_draws_the_whole_model_as_one_box_and_none_draws_everything():
+    loss, _ = guide_mlp_loss()
+    source = draw_graph(loss, depth=0).source
+    (box,) = re.findall(r"\tm\d+ \[label=<(.*?)> shape=plain", source)
+    assert "<B>MLP()</B>" in box and "in (8, 2) → out (8, 1)" in box
+    assert [n for n in ("0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias")
+            if n + " (" in box] == ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight",
+                                    "4.bias"]
+    assert "subgraph cluster_" not in source and "rankdir=LR" in source  # short and wide
+    everything = draw_graph(loss).source
+    assert "\tm0 [" not in everything and "<B>0.weight</B>" in everything
+    assert draw_graph(loss, depth=5).source == draw_graph(loss, group_modules=True).source
+
+
+def test_rankdir_is_chosen_unless_given():
+    y, _ = single_neuron()
+    assert "rankdir=LR" in draw_graph(y).source  # as micrograd draws it
+    chain = Value(0.5)
+    for _ in range(12):
+        chain = (chain * 0.9).tanh()
+    assert "rankdir=TB" in draw_graph(chain).source  # long and narrow
+    assert "rankdir=RL" in draw_graph(chain, rankdir="RL").source
+
+
+def test_negative_zero_prints_as_zero():
+    assert _number(-0.0) == "0.0"
+    assert format_array(np.array([-0.0, 1.5])) == "[0. , 1.5]"
+    assert format_array(np.array([-0.0] * 8)) == "min 0.0, mean 0.0, max 0.0"
+
+
+def test_bad_depth_is_named():
+    for depth in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="draw_graph: depth must be a whole number"):
+            draw_graph(Value(1.0), depth=depth)

@@ -129,6 +129,22 @@ def test_a_page_of_a_vector_output_has_no_steps_and_says_why():
     assert data["steps"] == [] and "one-element output" in " ".join(data["notes"])
 
 
+def test_a_page_of_a_released_graph_says_what_to_do():
+    x = Value(np.ones(3000), name="x")
+    y = (x * 2.0).tanh().sum()
+    y.backward()  # too big to keep: released
+    data = page_data(graph_page(y).html())
+    assert data["steps"] == [] and "retain_graph=True" in " ".join(data["notes"])
+
+
+def test_without_dot_the_page_source_is_written_with_a_warning(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot program anywhere
+    with pytest.warns(RuntimeWarning, match="apt-get install graphviz") as caught:
+        written = save_graph(neuron(), tmp_path / "graph.html")
+    assert written == tmp_path / "graph.dot" and written.read_text().startswith("digraph")
+    assert caught[0].filename == __file__ and not (tmp_path / "graph.html").exists()
+
+
 def test_a_notebook_shows_the_static_picture_and_the_page(tmp_path):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
