@@ -41,7 +41,7 @@ import warnings
 
 import numpy as np
 
-from . import anomaly, codegen, seeding
+from . import anomaly, codegen, hooks, seeding
 from .backprop import grad as _grad
 from .grad_mode import enable_grad, no_grad
 from .ops import primitive
@@ -116,7 +116,12 @@ class CompiledFunction:
         self._last = trace
         return result
 
-    def _eager(self, args, names):
+    def _eager(self, args, names, raw=False):
+        """fn run eagerly; array arguments reach it as constant values, as when tracing (`raw`:
+        as given, for a function that fails on values)."""
+        if not raw:
+            args = [Value(a, requires_grad=False, dtype=a.dtype) if a.__class__ is np.ndarray
+                    else a for a in args]
         positional = args[:len(args) - len(names)]
         return self.fn(*positional, **dict(zip(names, args[len(positional):])))
 
@@ -356,6 +361,9 @@ class _Buffers:
 
 
 # --- tracing ---------------------------------------------------------------------------------
+_FAILS = "it fails on Value arguments"
+
+
 class _Eager(Exception):
     """Raised inside tracing: `fn` must run eagerly, for the reason given."""
 
@@ -370,13 +378,27 @@ def _run_recorded(fn, args, names):
 
 
 def _outputs(result):
-    """The output values of fn's result, and how to rebuild it (None: a single Value)."""
+    """The output values of fn's result (a Value, or tuples and lists of them, nested), and
+    its structure: None for a Value, else (type, [structure of each item])."""
     if isinstance(result, Value):
         return [result], None
-    if isinstance(result, (tuple, list)) and result and all(isinstance(v, Value) for v in result):
-        return list(result), type(result)
-    raise _Eager(f"fn returned {type(result).__name__}; compile needs a Value or a tuple or "
-                 f"list of Values")
+    if isinstance(result, (tuple, list)) and result:
+        values, parts = [], []
+        for item in result:
+            found, part = _outputs(item)
+            values += found
+            parts.append(part)
+        return values, (type(result), parts)
+    raise _Eager(f"fn returned {type(result).__name__}; compile needs a Value, or tuples or "
+                 f"lists of Values")
+
+
+def _rebuild(structure, values):
+    """fn's result from the output values, in `_outputs`'s structure."""
+    if structure is None:
+        return next(values)
+    kind, parts = structure
+    return kind([_rebuild(part, values) for part in parts])
 
 
 def _recorded_ops(outputs):
@@ -405,7 +427,8 @@ def _trace(compiled, args, names):
         try:
             result, stand_ins = _run_recorded(fn, args, names)
         except Exception as error:
-            raise _Eager(f"it fails on Value arguments ({type(error).__name__}: {error})") from None
+            raise _Eager(f"{_FAILS} ({type(error).__name__}: {error}); it gets its arrays as "
+                         f"given") from None
         changed = buffers.changed()
         if changed:
             raise _Eager(f"it changes {', '.join(changed)} outside ops, which a trace cannot "
@@ -415,12 +438,72 @@ def _trace(compiled, args, names):
         trace.generators = generators
         trace.states_traced = _states(generators)
         trace.outputs_traced = [np.array(v._data) for v in outputs]
+        if trace.has_array_constants:
+            _same_constants_on_other_data(fn, args, names, outputs, stand_ins,
+                                          lambda: _restore_states(generators, before))
         _restore_states(generators, before)  # the first replay draws what the trace drew
         return trace
     except _Eager as why:  # nothing of the traced run may stay: fn runs eagerly instead
         buffers.restore()
         _restore_states(generators, before)
-        return Trace.eager(str(why), _guard(roots, modules, []))
+        return Trace.eager(str(why), _guard(roots, modules, [], buffers=False))
+
+
+def _same_constants_on_other_data(fn, args, names, outputs, stand_ins, rewind):
+    """Raise _Eager if fn, run again on other values of its float arguments, records other ops
+    or other array constants: then NumPy code in fn computes them from the data (ELU's
+    `where(x.data > 0, ...)`), which a replay would keep from the first call. The other values:
+    the elements shuffled (same range: a validity check in fn passes), then scaled by -1000
+    (every sign and threshold crossed; where fn refuses those values, the shuffle decides)."""
+    shuffle = np.random.default_rng(20240607)  # (its own generator: the library's is untouched)
+
+    def other(a, how):
+        data = a._data if isinstance(a, Value) else a
+        if not isinstance(data, np.ndarray) or data.dtype.kind != "f" or data.size < 2:
+            return a
+        if how == "shuffled":
+            return data.reshape(-1)[shuffle.permutation(data.size)].reshape(data.shape)
+        return data * data.dtype.type(-1000.0) + data.dtype.type(1.0)
+
+    mine, data = _recorded_ops(outputs), {id(s._data) for s in stand_ins if isinstance(s, Value)}
+    for how in ("shuffled", "scaled"):
+        rewind()  # the same random draws as the trace
+        try:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result, _ = _run_recorded(fn, [other(a, how) for a in args], names)
+            theirs = _recorded_ops(_outputs(result)[0])
+        except Exception:
+            if how == "scaled":
+                return
+            raise _Eager("it fails when its inputs' elements are shuffled, so compile cannot "
+                         "check that the array constants in its trace do not come from the "
+                         "data") from None
+        for n, (a, b) in enumerate(zip(mine, theirs)):
+            ra, rb = a._record, b._record
+            same = ra.primitive is rb.primitive and _same_arrays(ra.options, rb.options, data) \
+                and all(isinstance(x, Value) or id(x) in data or _same_arrays(sa, sb, data)
+                        for x, sa, sb in zip(ra.inputs, ra.saved, rb.saved))
+            if not same:
+                where = f" in {a.scope.name}" if a.scope is not None else ""
+                raise _Eager(f"op {n} '{a.op}'{where} takes an array that changes with the "
+                             f"data (computed in NumPy, like `x.data > 0`, or drawn at random), "
+                             f"which a trace cannot follow")
+        if len(mine) != len(theirs):
+            raise _Eager("its ops depend on the values of its inputs (Python control flow on "
+                         "data)")
+
+
+def _same_arrays(a, b, data):
+    """Equal arrays in two runs' constants or options, except an argument's data (`data`: ids)."""
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_arrays(a[k], b[k], data) for k in a)
+    if type(a) in (tuple, list):
+        return len(a) == len(b) and all(_same_arrays(x, y, data) for x, y in zip(a, b))
+    if isinstance(a, np.ndarray) and id(a) not in data:
+        return isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(
+            a, b, equal_nan=a.dtype.kind in "fc")
+    return True
 
 
 def _next_number():
@@ -445,6 +528,10 @@ class Trace:
         if not all(v._record is not None for v in outputs):
             raise _Eager("an output is not computed by an op (an input or parameter returned "
                          "as it is, or a value made without recording)")
+        for value in ops:
+            if value.retains_grad or id(value) in hooks.registered:
+                raise _Eager(f"op '{value.op}' inside it has a gradient hook or retain_grad(), "
+                             f"which a replay cannot honour (it makes no such value)")
         modules = self._add_scope_modules(ops, roots, modules)
         arg_names = _argument_names(compiled.fn, len(args), names)
         leaves, leaf_objects, constants, draws = [], [], [], []
@@ -519,6 +606,8 @@ class Trace:
         self.program = codegen.Program(arg_display, [np.shape(a) for a in args], leaves, constants,
                                        [(s, d) for s, d, _ in draws], program_ops,
                                        [index_of[id(v)] for v in outputs])
+        self.has_array_constants = any(isinstance(c, np.ndarray) for c in constants) or any(
+            _has_array(v) for op in program_ops for v in op.options.values())
         self.leaves = leaf_objects
         self.captured = tuple(leaf_objects[j] for j in range(len(leaf_objects))
                               if j not in dict(self.value_args))
@@ -597,7 +686,7 @@ class Trace:
     def call(self, compiled, args, names, first=False):
         """Run the trace on these arguments (fn itself for an eager trace)."""
         if self.program is None:
-            return compiled._eager(args, names)
+            return compiled._eager(args, names, raw=self.eager_reason.startswith(_FAILS))
         if first:
             return self._first_call(compiled, args, names)
         if self.checks_left > 0:
@@ -617,14 +706,15 @@ class Trace:
         out = apply(self.names[0], tape, *inputs)
         if self.container is None:
             return out, tape
-        return self.container([out] + [apply(name, tape, *inputs) for name in self.names[1:]]), tape
+        outputs = [out] + [apply(name, tape, *inputs) for name in self.names[1:]]
+        return _rebuild(self.container, iter(outputs)), tape
 
     def _first_call(self, compiled, args, names):
         """The first replay, checked against the trace itself: same outputs and the same random
         draws, or something ran that the trace cannot repeat and fn runs eagerly from now on."""
         before = _states(self.generators)
         result, _ = self.run(args)
-        outputs = [result] if self.container is None else list(result)
+        outputs = [result] if self.container is None else _outputs(result)[0]
         same = all(np.array_equal(o._data, t, equal_nan=True) and o._data.dtype == t.dtype
                    for o, t in zip(outputs, self.outputs_traced))
         if same and _same(_states(self.generators), self.states_traced):
@@ -768,6 +858,12 @@ def _values(trace, tape, run_op, leaves, by_name=False):
     return values
 
 
+def _has_array(x):
+    if type(x) in (tuple, list):
+        return any(_has_array(e) for e in x)
+    return isinstance(x, np.ndarray)
+
+
 def _resolve(x, ref):
     """An option value with each ArgData replaced by `ref(its ref)`."""
     if isinstance(x, codegen.ArgData):
@@ -787,7 +883,7 @@ def _dropout_draw(module, shape, dtype):
     return draw
 
 
-def _guard(roots, modules, leaves):
+def _guard(roots, modules, leaves, buffers=True):
     """A generated function: True while fn still reaches the same modules, holding the same
     layers, parameters and buffers in the same mode, and every leaf keeps its traced shape and
     requires_grad."""
@@ -805,7 +901,7 @@ def _guard(roots, modules, leaves):
         conditions.append(f"{M}.training is {bool(m.training)}")
         if m._modules:
             conditions.append(f"len({M}._modules) == {len(m._modules)}")
-        for registry in ("_modules", "_parameters", "_buffers"):
+        for registry in ("_modules", "_parameters", "_buffers")[:3 if buffers else 2]:
             for key, member in getattr(m, registry).items():
                 target = "None" if member is None else names(member)
                 conditions.append(f"{M}.{registry}.get({key!r}) is {target}")

@@ -24,6 +24,7 @@ import sys
 import numpy as np
 
 from autograd_lite import Value, default_generator, no_grad
+from autograd_lite import compile as _compile
 
 from . import losses
 from .lr_scheduler import ReduceLROnPlateau
@@ -203,8 +204,16 @@ def _validation(model, loss_fn, validation_data, batch_size, metric_fn):
     return loss, metric_fn(outputs, y_val)
 
 
+def _forward_and_loss(model, loss_fn):
+    """The step `fit` runs on a batch: (the model's outputs, the loss)."""
+    def step(inputs, targets):
+        output = model(inputs)
+        return output, _scalar_loss(loss_fn(output, targets))
+    return step
+
+
 def fit(model, loss_fn, optimizer, X, y, epochs, batch_size=None, shuffle=True, scheduler=None,
-        validation_data=None, progress=True, rng=None, metric=None):
+        validation_data=None, progress=True, rng=None, metric=None, compile=False):
     """Train `model` on (X, y) for `epochs` passes and return a `History`.
 
     X and y are numpy arrays (or Values) with the samples along the first axis.
@@ -222,6 +231,8 @@ def fit(model, loss_fn, optimizer, X, y, epochs, batch_size=None, shuffle=True, 
     size (for a mean-reduced loss: the mean loss over the samples); training
     metrics come from the same forward passes (so they mix the model's states
     during the epoch, as Keras's do). `progress=False` keeps it silent.
+    `compile=True` runs each step through `autograd_lite.compile` (traced once per batch
+    shape and train/eval mode, then replayed: the same numbers, faster on small networks).
     """
     X, y = _as_array(X), _as_array(y)
     if len(X) != len(y):
@@ -241,6 +252,8 @@ def fit(model, loss_fn, optimizer, X, y, epochs, batch_size=None, shuffle=True, 
     history = History(loss=[], lr=[])
     if validation_data is not None:
         history["val_loss"] = []
+    step = _forward_and_loss(model, loss_fn)
+    step = _compile(step) if compile else step
     bar, epoch_range = _progress_bar(epochs, progress)
     try:
         for _ in epoch_range:
@@ -251,8 +264,7 @@ def fit(model, loss_fn, optimizer, X, y, epochs, batch_size=None, shuffle=True, 
             total, seen, outputs, targets = 0.0, 0, [], []
             for index in _batches(len(X), batch_size, order):
                 optimizer.zero_grad()
-                output = model(X[index])
-                loss = _scalar_loss(loss_fn(output, y[index]))
+                output, loss = step(X[index], y[index])
                 loss.backward()
                 optimizer.step()
                 total += loss.item() * len(index)
