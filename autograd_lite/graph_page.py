@@ -65,8 +65,7 @@ class GraphPage:
 
     def __init__(self, picture, data, rankdir, title):
         self._picture, self._data, self._title = picture, data, title
-        self._dot = picture.digraph(rankdir, legend=True, ids=True,
-                                    scope_ids={id(s): i for i, s in enumerate(picture.scopes)})
+        self._dot = picture.digraph(rankdir, legend=True, ids=True)
         self._html = None
 
     @property

@@ -452,16 +452,16 @@ class Picture:
         widest = max(collections.Counter(rank.values()).values(), default=1)
         return "TB" if ranks > 3 * widest else "LR"
 
-    def digraph(self, rankdir=None, legend=True, ids=False, scope_ids=None):
+    def digraph(self, rankdir=None, legend=True, ids=False):
         """The `graphviz.Digraph`; with `ids`, every node, edge and cluster carries an SVG id
-        (the page finds them by it); `scope_ids`: id(scope) -> cluster number to use."""
+        (the page finds them by it: cluster_<k> is `scopes[k]`)."""
         dot = _graphviz().Digraph("computation_graph")
         dot.attr(rankdir=rankdir or self.rankdir(), fontname="Helvetica", fontsize="11")
         dot.attr("node", fontname="Helvetica", fontsize="11")
         dot.attr("edge", color="#555555", arrowsize="0.7")
         for tail, head, attrs in self.edges:
             dot.edge(tail, head, **(dict(attrs, id=f"e:{tail}:{head}") if ids else attrs))
-        numbers = scope_ids or {id(s): i for i, s in enumerate(self.scopes)}
+        numbers = {id(s): i for i, s in enumerate(self.scopes)}
         bodies = collections.defaultdict(list)
         for name, attrs, home in self.nodes:
             bodies[id(home) if home is not None else None].append(
