@@ -24,8 +24,11 @@ import re
 
 import numpy as np
 
+from . import ops
 from .ops import unchanged
 from .value import PRIMITIVES
+
+_OPS = ops.__name__
 
 
 class Op:
@@ -61,7 +64,8 @@ class Leaf:
 class Program:
     """A trace as data. Refs (where an op's input comes from) are pairs:
     ("arg", p) the p-th argument's array, read as given; ("leaf", j) leaf j's data;
-    ("node", n) op n's output; ("const", c) constant c; ("draw", d) the d-th random draw.
+    ("node", n) op n's output; ("const", c) constant c; ("draw", d) the d-th random draw
+    (`draws[d]` is its shape).
     `args[p]` is the display name of argument p when it is an array read as given (else
     None); `outputs` are op indices."""
 
@@ -86,7 +90,7 @@ class Program:
         if kind == "arg":
             return self.arg_shapes[i]
         if kind == "draw":
-            return self.draws[i][0]
+            return self.draws[i]
         return np.shape(self.constants[i])
 
     def reachable(self, output):
@@ -201,11 +205,17 @@ def _arg_data(options):
     return found
 
 
+def _never_none(vjp):
+    """Whether a vjp always returns an array: `unchanged`, and the op table's own vjps (a vjp
+    from elsewhere may return None for "no gradient", as the eager walk allows)."""
+    return vjp is unchanged or getattr(getattr(vjp, "func", vjp), "__module__", None) == _OPS
+
+
 def _backward_lines(program, k, names, saved):
     """backward{k}(tape, g, leaves): the gradient of output k for every leaf, in the eager
-    walk's order (ops last first; each op's inputs in order; sums in arrival order)."""
+    walk's order (ops last first; each op's inputs in order; sums in arrival order). A gradient
+    that may be None (from a vjp outside the op table) is checked as the walk checks it."""
     order = program.reachable(program.outputs[k])
-    single = len(program.outputs) == 1
     last_use = {}  # saved var -> the op in whose block it is used for the last time
     for n in order:
         for ref in [("node", n)] + program.ops[n].inputs:
@@ -217,41 +227,60 @@ def _backward_lines(program, k, names, saved):
              "        saved = tape.recompute(leaves)"]
     if saved:
         lines.append(f"    {''.join(_fused_var(r) + ', ' for r in saved)}= saved")
-    if single:
+    if len(program.outputs) == 1:
         lines.append("    tape.saved = None  # what is still needed is held by the names below")
-    targets = [f"gl{j}" for j, leaf in enumerate(program.leaves) if leaf.requires_grad]
-    targets += [f"gv{n}" for n in order if n != program.outputs[k]]
-    if targets:
-        lines.append(f"    {' = '.join(targets)} = None")
+    state = {f"gv{program.outputs[k]}": "set"}  # gradient name -> "set" or "maybe" (None)
     lines.append(f"    gv{program.outputs[k]} = g")
+    sum_to = names(PRIMITIVES["sum_to"].forward, "SUM_TO")
     for n in order:
-        op = program.ops[n]
-        lines.append(f"    if gv{n} is not None:  # {op.prim.name}")
+        op, grad = program.ops[n], f"gv{n}"
+        indent = "    "
+        if state[grad] == "maybe":  # (then every gradient this op sends may stay None)
+            for ref in op.inputs:
+                target = "g" + _fused_var(ref) if program.needs_grad(ref) else None
+                if target is not None and target not in state:
+                    lines.append(f"    {target} = None")
+                    state[target] = "maybe"
+            lines.append(f"    if {grad} is not None:  # {op.prim.name}")
+            indent = "        "
         block = len(lines)
         inputs = [_fused_input(ref, names, program) for ref in op.inputs]
         for i, ref in enumerate(op.inputs):
             if not program.needs_grad(ref):
                 continue
-            target = "g" + _fused_var(ref)
-            shape = program.shape(ref)
-            vjp = op.prim.vjps[i]
-            if vjp is unchanged:
-                if shape == op.shape:
-                    lines.append(f"        {target} = gv{n} if {target} is None else {target} + gv{n}")
-                    continue
-                lines.append(f"        t = gv{n}")
+            target, shape, vjp = "g" + _fused_var(ref), program.shape(ref), op.prim.vjps[i]
+            if vjp is unchanged and shape == op.shape:
+                part = grad
             else:
-                function = names(vjp, f"V{n}_{i}_")
-                lines.append(f"        t = {_call(function, [f'gv{n}', f'v{n}'] + inputs, op.options, names, program)}")
-            lines.append("        if t is not None:")
-            lines.append(f"            if t.shape != {shape!r}:")
-            lines.append(f"                t = {names(PRIMITIVES['sum_to'].forward, 'SUM_TO')}(t, {shape!r})")
-            lines.append(f"            {target} = t if {target} is None else {target} + t")
+                part = "t"
+                call = grad if vjp is unchanged else _call(
+                    names(vjp, f"V{n}_{i}_"), [grad, f"v{n}"] + inputs, op.options, names, program)
+                lines.append(f"{indent}t = {call}  # {op.prim.name}, input {i}")
+            inner = indent
+            if not _never_none(vjp):
+                if target not in state:
+                    lines.append(f"{indent}{target} = None")
+                    state[target] = "maybe"
+                lines.append(f"{indent}if t is not None:")
+                inner = indent + "    "
+            if part == "t":
+                lines.append(f"{inner}if t.shape != {shape!r}:")
+                lines.append(f"{inner}    t = {sum_to}(t, {shape!r})")
+            was = state.get(target)
+            if was is None:
+                lines.append(f"{inner}{target} = {part}")
+            elif was == "set":
+                lines.append(f"{inner}{target} = {target} + {part}")
+            else:
+                lines.append(f"{inner}{target} = {part} if {target} is None else {target} + {part}")
+            if was is None:
+                state[target] = "set" if inner == "    " else "maybe"
         if len(lines) == block:  # (an output that no gradient flows from)
-            lines.append("        pass")
+            lines.append(f"{indent}pass")
         dead = [_fused_var(ref) for ref, last in last_use.items() if last == n]
-        lines.append(f"    del gv{n}" + "".join(f", {v}" for v in dead))
-    grads = ", ".join(f"gl{j}" if leaf.requires_grad else "None" for j, leaf in enumerate(program.leaves))
+        lines.append(f"    del {grad}" + "".join(f", {v}" for v in dead))
+    grads = ", ".join(f"gl{j}" if f"gl{j}" in state else "None"
+                      for j in range(len(program.leaves)))
     lines.append(f"    return (None, {grads}{',' if len(program.leaves) == 1 else ''})")
     return lines
 
@@ -285,12 +314,26 @@ def _saved_refs(program):
     return saved
 
 
-def build(program, filename):
-    """Compile the fused code; returns (forward, [backward per output], source)."""
-    source, constants = fused_source(program)
+_CODE = {}  # source -> code object: a trace of the same structure compiles once per process
+
+
+def run_source(source, filename):
+    """Execute generated source defining `_build` and return `_build`; the compiled code is
+    kept by its source, since constants reach it as arguments, not as text."""
+    code = _CODE.get(source)
+    if code is None:
+        if len(_CODE) >= 256:
+            _CODE.pop(next(iter(_CODE)))
+        code = _CODE[source] = builtins.compile(source, filename, "exec")
     namespace = {}
-    exec(builtins.compile(source, filename, "exec"), namespace)
-    forward, backwards = namespace["_build"](constants)
+    exec(code, namespace)
+    return namespace["_build"]
+
+
+def build(program, filename):
+    """The fused code, compiled: (forward, [backward per output], source)."""
+    source, constants = fused_source(program)
+    forward, backwards = run_source(source, filename)(constants)
     return forward, list(backwards), source
 
 

@@ -1,58 +1,61 @@
 """`compile(fn)`: trace a step once, replay it as straight-line NumPy.
 
     loss_fn = autograd_lite.compile(lambda X, y: nn.mse_loss(model(X), y))
-    loss = loss_fn(X, y)        # first call: traced; later calls: the replay
-    loss.backward()             # the compiled backward fills .grad as eager would
-    print(loss_fn.source)       # the forward and backward it wrote, as plain NumPy
+    loss = loss_fn(X, y)        # first call: fn runs eagerly, and is traced
+    loss.backward()             # later calls replay the trace; backward fills .grad as eager
+    print(loss_fn.source)       # the forward and backward it derived, as plain NumPy
 
-The trace is the eager engine's own: the first call runs `fn` eagerly and walks
-the `Record`s that `apply` made back from the outputs (`codegen.Program`). Array
-arguments reach `fn` as stand-in `Value`s that require grad, so every op on
-them is recorded too; values `fn` reads from elsewhere (parameters) become
-leaves, read fresh on every call; everything else is a constant. The replay
-is one op of the engine: a primitive registered for the trace, whose forward
-is the generated code and whose vjps are the generated backward. So
-`backward()`, `grad()`, retain_graph, the freed-graph error and the in-place
-version check are the engine's, and `no_grad()` around a call gives the
-forward only. `create_graph=True` replays the trace op by op through `apply`
-(the eager path) and differentiates that.
+The trace is the eager engine's own: the first call runs `fn` eagerly (its
+result is that call's result) and walks the `Record`s that `apply` made back
+from the outputs into a `codegen.Program`. Array arguments reach `fn` as
+stand-in `Value`s that require grad, so every op on them is recorded too;
+values `fn` reads from elsewhere (parameters) become leaves, read fresh on
+every call; everything else is a constant. A replay is one op of the engine:
+a primitive registered for the trace, whose forward is the generated code and
+whose vjps read the generated backward. So `backward()`, `grad()`,
+retain_graph, the freed-graph error and the in-place version check are the
+engine's, and `no_grad()` around a call gives the forward only.
+`create_graph=True` replays the trace op by op through `apply` (the eager path)
+and differentiates that.
 
-A call replays a trace when its arguments have the trace's shapes, dtypes
-and requires_grad (and equal other arguments), and the `nn` modules `fn`
-reaches hold the same layers, parameters and buffers in the same train/eval
-mode and every leaf has its traced shape; otherwise it traces again.
+A call replays a trace when its arguments have the trace's shapes, dtypes and
+requires_grad (and equal other arguments), the `nn` modules `fn` reaches hold
+the same layers, parameters and buffers in the same train/eval mode, and every
+leaf has its traced shape; otherwise it traces again.
 
-What a trace cannot follow makes compile run `fn` eagerly (with a warning
-saying why), detected while tracing: a layer that changes its buffers outside
-ops (BatchNorm1d's running statistics in training), random numbers drawn
-other than by `Dropout` (whose masks are drawn anew on every replay, by the
-layer itself), outputs that are not computed values, more than `MAX_OPS` ops,
-a function that fails on `Value` arguments, and `detect_anomaly()` (always
-eager). Python control flow on data values is not seen: `check=True` runs
-eagerly beside the first replays and raises at the first op that differs.
+What a trace cannot follow makes `fn` run eagerly (with a warning saying why),
+found while tracing: a layer that changes its buffers outside ops (BatchNorm's
+running statistics in training), random numbers other than `Dropout`'s masks
+(those are drawn anew on every replay, by the layer itself), array constants
+that change with the data (ELU's `where(x.data > 0, ...)`: the function runs
+again on shuffled and on scaled inputs to see), gradient hooks inside it,
+outputs that are not computed values, more than `MAX_OPS` ops, a function that
+fails on `Value` arguments, and `detect_anomaly()` (always eager). Python
+control flow on data values is not seen: `check=True` runs eagerly beside the
+first replays and raises at the first op that differs.
 """
 import builtins
 import functools
 import inspect
 import itertools
-import math
 import sys
 import warnings
 
 import numpy as np
 
-from . import anomaly, codegen, hooks, seeding
+from . import anomaly, backprop, codegen, hooks, seeding, versions
 from .backprop import grad as _grad
-from .grad_mode import enable_grad, no_grad
+from .grad_mode import _state as _grad_mode, enable_grad, no_grad
 from .ops import primitive
-from .value import PRIMITIVES, Value, apply
+from .value import Value, apply
 
-__all__ = ["compile", "CompiledFunction"]
+__all__ = ["compile", "CompiledFunction", "CompiledValue"]
 
 MAX_OPS = 20_000       # a bigger trace runs eagerly: writing and compiling it costs more than it saves
 CHECK_CALLS = 3        # check=True compares this many replays of each trace with eager runs
 TRACES_PER_SHAPE = 4   # traces kept per argument signature (train and eval, say)
-_names = itertools.count()
+_labels = itertools.count()
+_FAILS = "it fails on Value arguments"
 
 
 def compile(fn=None, *, check=False):
@@ -95,18 +98,13 @@ class CompiledFunction:
         key = _signature(args, names)
         traces = self._traces.get(key)
         if traces:
-            trace = traces[0]
-            if trace.guard():
-                self._last = trace
-                return trace.call(self, args, names)
-            for trace in traces[1:]:
+            for i, trace in enumerate(traces):
                 if trace.guard():
-                    traces.remove(trace)
-                    traces.insert(0, trace)
+                    if i:
+                        traces.insert(0, traces.pop(i))
                     self._last = trace
                     return trace.call(self, args, names)
-        trace = _trace(self, args, names)
-        result = trace.call(self, args, names, first=True)  # (an error here caches nothing)
+        trace, result = _trace(self, args, names)  # (an error in fn caches nothing)
         if trace.program is None:
             warnings.warn(f"compile({self.__name__}) runs it eagerly: {trace.eager_reason}",
                           RuntimeWarning, stacklevel=2)
@@ -153,7 +151,10 @@ class CompiledFunction:
     def fused_source(self):
         """The generated code that runs: the table's forwards and vjps called in a straight line."""
         trace = self._latest()
-        return trace.fused if trace.program is not None else self.source
+        if trace.program is None:
+            return self.source
+        trace.compile()
+        return trace.fused
 
     def source_arrays(self, *args, **kwargs):
         """The arrays `.source`'s functions take, by name, for a call with these arguments:
@@ -161,8 +162,7 @@ class CompiledFunction:
         trace = self._latest()
         if trace.program is None:
             raise RuntimeError(f"compile({self.__name__}): runs eagerly ({trace.eager_reason})")
-        names = tuple(sorted(kwargs))
-        args = args + tuple(kwargs[name] for name in names)
+        args = args + tuple(kwargs[name] for name in sorted(kwargs))
         arrays = {}
         for name, where in codegen.readable_names(trace.program)[1]:
             kind, i = where[0], where[1]
@@ -182,7 +182,7 @@ class CompiledFunction:
         return f"<compiled {self.__name__}: {self.traces} trace(s)>"
 
 
-# --- argument signatures and stand-ins ---------------------------------------------------
+# --- arguments -------------------------------------------------------------------------------
 def _signature(args, names):
     """What decides which trace a call may replay: each array's type, shape and dtype (and
     requires_grad for a Value); other arguments by value (by identity when unhashable)."""
@@ -203,15 +203,16 @@ def _signature(args, names):
 
 
 def _stand_in(a):
-    """What `fn` receives for argument `a` while tracing: a float array or value becomes a leaf
-    that requires grad (so every op on it is recorded); integer and boolean arrays become
-    constant values of their own dtype (labels, masks); anything else passes as it is."""
+    """What `fn` receives for argument `a` while tracing: a float array, or a float value that
+    does not require grad, becomes a leaf that does (so every op on it is recorded); integer
+    and boolean arrays become constant values of their own dtype (labels, masks); anything else
+    (a value that requires grad included) passes as it is."""
     if a.__class__ is np.ndarray:
         if a.dtype.kind == "f":
             return Value(a)
         if a.dtype.kind in "iub":
             return Value(a, requires_grad=False, dtype=a.dtype)
-    elif isinstance(a, Value) and a._data.dtype.kind == "f":
+    elif isinstance(a, Value) and not a._requires_grad and a._data.dtype.kind == "f":
         stand_in = a.detach()
         stand_in.requires_grad, stand_in.name = True, a.name
         return stand_in
@@ -224,28 +225,21 @@ def _argument_names(fn, count, names):
         params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):
         params = []
-    positional, result = count - len(names), []
-    star = next((p.name for p in params if p.kind is p.VAR_POSITIONAL), None)
+    star = next((p.name for p in params if p.kind is p.VAR_POSITIONAL), "arg")
     plain = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    for i in range(positional):
-        result.append(plain[i] if i < len(plain) else f"{star or 'arg'}{i - len(plain)}")
-    return result + list(names)
+    return [plain[i] if i < len(plain) else f"{star}{i - len(plain)}"
+            for i in range(count - len(names))] + list(names)
 
 
-# --- which nn modules fn reaches, and their state -------------------------------------------
+# --- the nn modules fn reaches, and their state -----------------------------------------------
 def _module_type():
-    nn_module = sys.modules.get("nn.module")  # (autograd_lite never imports nn)
-    return getattr(nn_module, "Module", None)
-
-
-def _dropout_type():
-    return getattr(sys.modules.get("nn.layers"), "Dropout", None)
+    return getattr(sys.modules.get("nn.module"), "Module", None)  # (autograd_lite never imports nn)
 
 
 def _roots(fn, module_type):
     """[(how fn reaches it, module)]: the modules in fn's closure, globals, defaults and `self`,
     looking one level into other objects there. `how` is ("cell", cell), ("global", dict, name),
-    ("attr", object, name) or ("const",) (fn itself, or a bound method's module)."""
+    ("attr", object, name) or ("const",) (fn itself, a bound method's module, a default)."""
     found, seen = [], set()
 
     def consider(obj, how, depth):
@@ -284,8 +278,7 @@ def _roots(fn, module_type):
             consider(value, ("const",), depth)
 
     if isinstance(fn, module_type):
-        found.append((("const",), fn))
-        seen.add(id(fn))
+        consider(fn, ("const",), 0)
     else:
         visit(fn, 0)
     return found
@@ -309,7 +302,7 @@ def _module_of(scope):
 
 def _generators(modules):
     """The random generators a trace could draw from: the library's, numpy's legacy global
-    one (as the object None) and every `np.random.Generator` a module holds."""
+    one (as None) and every `np.random.Generator` a module holds."""
     found = {id(seeding.default_generator()): seeding.default_generator(), 0: None}
     for module in modules:
         for value in vars(module).values():
@@ -332,7 +325,7 @@ def _restore_states(generators, states):
 
 
 def _same(a, b):
-    """Equal states (dicts of numbers and arrays)."""
+    """Equal generator states (nested dicts and lists of numbers and arrays)."""
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)):
@@ -360,12 +353,9 @@ class _Buffers:
             m._buffers[name] = array
 
 
-# --- tracing ---------------------------------------------------------------------------------
-_FAILS = "it fails on Value arguments"
-
-
+# --- tracing -----------------------------------------------------------------------------------
 class _Eager(Exception):
-    """Raised inside tracing: `fn` must run eagerly, for the reason given."""
+    """Raised while tracing: fn must run eagerly, for the reason given."""
 
 
 def _run_recorded(fn, args, names):
@@ -415,38 +405,43 @@ def _recorded_ops(outputs):
 
 
 def _trace(compiled, args, names):
-    """Trace `compiled.fn` on these arguments: a Trace that replays, or one that runs eagerly."""
-    fn = compiled.fn
+    """Trace `compiled.fn` on these arguments: (a Trace, the call's result). The result is the
+    traced run's own; where fn must run eagerly, the state the run changed is put back and fn
+    runs again, eagerly."""
+    fn, recording = compiled.fn, _grad_mode.enabled
     module_type = _module_type()
     roots = _roots(fn, module_type) if module_type is not None else []
     modules = _tree(roots)
     generators = _generators(modules)
     before, buffers = _states(generators), _Buffers(modules)
-    start = _next_number()
+    start = versions.next_number()
     try:
-        try:
-            result, stand_ins = _run_recorded(fn, args, names)
-        except Exception as error:
-            raise _Eager(f"{_FAILS} ({type(error).__name__}: {error}); it gets its arrays as "
-                         f"given") from None
+        result, stand_ins = _run_recorded(fn, args, names)
+    except Exception as error:  # (fn's own error, if it fails eagerly too, comes from the rerun)
+        buffers.restore()
+        _restore_states(generators, before)
+        trace = Trace.eager(f"{_FAILS} ({type(error).__name__}: {error}); it gets its arrays "
+                            f"as given", _guard(roots, modules, [], buffers=False))
+        return trace, compiled._eager(args, names, raw=True)
+    after = _states(generators)
+    try:
         changed = buffers.changed()
         if changed:
             raise _Eager(f"it changes {', '.join(changed)} outside ops, which a trace cannot "
                          f"replay (in training mode; eval mode compiles)")
-        outputs, container = _outputs(result)
-        trace = Trace(compiled, args, names, roots, modules, outputs, container, stand_ins, start)
-        trace.generators = generators
-        trace.states_traced = _states(generators)
-        trace.outputs_traced = [np.array(v._data) for v in outputs]
+        outputs, structure = _outputs(result)
+        trace = Trace(compiled, args, names, roots, modules, outputs, structure, stand_ins, start)
         if trace.has_array_constants:
             _same_constants_on_other_data(fn, args, names, outputs, stand_ins,
                                           lambda: _restore_states(generators, before))
-        _restore_states(generators, before)  # the first replay draws what the trace drew
-        return trace
-    except _Eager as why:  # nothing of the traced run may stay: fn runs eagerly instead
+        trace.check_draws(generators, before, after)
+    except _Eager as why:  # undo what the traced run changed, and run fn eagerly instead
         buffers.restore()
         _restore_states(generators, before)
-        return Trace.eager(str(why), _guard(roots, modules, [], buffers=False))
+        trace = Trace.eager(str(why), _guard(roots, modules, [], buffers=False))
+        return trace, compiled._eager(args, names)
+    _restore_states(generators, after)
+    return trace, trace.first_result(outputs, recording)
 
 
 def _same_constants_on_other_data(fn, args, names, outputs, stand_ins, rewind):
@@ -506,22 +501,14 @@ def _same_arrays(a, b, data):
     return True
 
 
-def _next_number():
-    from . import versions
-    return versions.next_number()
-
-
 class Trace:
-    """One traced call of fn: the program, its generated code and the checks that say when
-    it may be replayed (`guard`). `program` is None for a trace that runs fn eagerly."""
+    """One traced call of fn: its program, the code generated from it (on the first replay),
+    and `guard()`, true while a call may replay it. `program` is None where fn runs eagerly."""
 
-    def __init__(self, compiled, args, names, roots, modules, outputs, container, stand_ins, start):
-        self.program = self.readable = None
-        self.eager_reason = None
-        self.checks_left = compiled.check
-        self.container = container
-        by_arg = {id(s): p for p, s in enumerate(stand_ins) if isinstance(s, Value)}
-        data_of = {id(s._data): p for p, s in enumerate(stand_ins) if isinstance(s, Value)}
+    def __init__(self, compiled, args, names, roots, modules, outputs, structure, stand_ins, start):
+        self.program = self.readable = self.forward = self.eager_reason = None
+        self.checks_left, self.structure = compiled.check, structure
+        self.label = f"compiled({compiled.__name__})#{next(_labels)}"
         ops = _recorded_ops(outputs)
         if len(ops) > MAX_OPS:
             raise _Eager(f"its trace has {len(ops)} ops (more than compile.MAX_OPS = {MAX_OPS})")
@@ -532,12 +519,22 @@ class Trace:
             if value.retains_grad or id(value) in hooks.registered:
                 raise _Eager(f"op '{value.op}' inside it has a gradient hook or retain_grad(), "
                              f"which a replay cannot honour (it makes no such value)")
-        modules = self._add_scope_modules(ops, roots, modules)
+        modules = modules + _unnamed_modules(ops, modules)
+        self._build_program(compiled, args, names, ops, outputs, stand_ins, start)
+        leaves = [(self.leaves[j], leaf) for j, leaf in enumerate(self.program.leaves)
+                  if j not in dict(self.value_args)]
+        self.guard = functools.partial(self._first_guard, _guard_source(roots, modules, leaves))
+
+    def _build_program(self, compiled, args, names, ops, outputs, stand_ins, start):
+        """The program: each op's inputs as refs (see codegen.Program), the leaves it reads,
+        its constants and the Dropout masks it draws."""
+        by_arg = {id(s): p for p, s in enumerate(stand_ins) if isinstance(s, Value)}
+        data_of = {id(s._data): p for p, s in enumerate(stand_ins) if isinstance(s, Value)}
         arg_names = _argument_names(compiled.fn, len(args), names)
-        leaves, leaf_objects, constants, draws = [], [], [], []
-        self.value_args = []      # (leaf index, argument position) of Value arguments
+        leaves, leaf_objects, constants, draws, masks = [], [], [], [], []
+        self.value_args = []  # (leaf index, argument position) of Value arguments
         leaf_of, index_of = {}, {id(v): n for n, v in enumerate(ops)}
-        dropout = _dropout_type()
+        dropout = getattr(sys.modules.get("nn.layers"), "Dropout", None)
 
         def leaf_ref(x):
             if id(x) in leaf_of:
@@ -557,10 +554,7 @@ class Trace:
             return ("leaf", j)
 
         def data_ref(p):
-            if args[p].__class__ is np.ndarray:
-                return ("arg", p)
-            stand_in = stand_ins[p]
-            return leaf_ref(stand_in) if stand_in is not args[p] else leaf_ref(args[p])
+            return ("arg", p) if args[p].__class__ is np.ndarray else leaf_ref(stand_ins[p])
 
         def option(x):
             if isinstance(x, np.ndarray) and id(x) in data_of:
@@ -574,7 +568,7 @@ class Trace:
             return ("const", len(constants) - 1)
 
         program_ops = []
-        for n, value in enumerate(ops):
+        for value in ops:
             record = value._record
             refs = []
             for i, (x, seen) in enumerate(zip(record.inputs, record.saved)):
@@ -591,36 +585,26 @@ class Trace:
                         refs.append(constant(x._data))
                 elif isinstance(x, np.ndarray) and id(x) in data_of:
                     refs.append(data_ref(data_of[id(x)]))
-                elif i == 1 and record.primitive.name == "mul" and self._is_dropout(value, dropout):
-                    draws.append((np.shape(seen), np.asarray(seen).dtype, _module_of(value.scope)))
+                elif i == 1 and record.primitive.name == "mul" and _is_dropout(value, dropout):
+                    draws.append(_dropout_draw(_module_of(value.scope), np.shape(seen),
+                                               np.asarray(seen).dtype))
+                    masks.append(np.asarray(seen))
                     refs.append(("draw", len(draws) - 1))
                 else:
                     refs.append(constant(seen))
-            scope = value.scope
-            label = scope.name if scope is not None else None
+            label = value.scope.name if value.scope is not None else None
             options = {k: option(v) for k, v in record.options.items()}
             program_ops.append(codegen.Op(record.primitive, refs, options, value._data.shape,
                                           value._data.dtype, label, value.name))
-        arg_display = [arg_names[p] if a.__class__ is np.ndarray else None
-                       for p, a in enumerate(args)]
-        self.program = codegen.Program(arg_display, [np.shape(a) for a in args], leaves, constants,
-                                       [(s, d) for s, d, _ in draws], program_ops,
-                                       [index_of[id(v)] for v in outputs])
+        self.program = codegen.Program(
+            [arg_names[p] if a.__class__ is np.ndarray else None for p, a in enumerate(args)],
+            [np.shape(a) for a in args], leaves, constants, [m.shape for m in masks],
+            program_ops, [index_of[id(v)] for v in outputs])
         self.has_array_constants = any(isinstance(c, np.ndarray) for c in constants) or any(
             _has_array(v) for op in program_ops for v in op.options.values())
-        self.leaves = leaf_objects
-        self.captured = tuple(leaf_objects[j] for j in range(len(leaf_objects))
-                              if j not in dict(self.value_args))
-        self.traced_masks = [np.asarray(ops[n]._record.saved[1]) for n, value in enumerate(ops)
-                             for ref in program_ops[n].inputs if ref[0] == "draw"]
-        self.draws = [_dropout_draw(module, shape, dtype) for shape, dtype, module in draws]
-        label = f"compiled({compiled.__name__})#{next(_names)}"
-        self.forward, self.backwards, self.fused = codegen.build(self.program, f"<{label}>")
-        self.names = self._register(label)
-        self.guard = _guard(roots, modules, [(leaf_objects[j], leaves[j]) for j in range(len(leaves))
-                                             if j not in dict(self.value_args)])
-        grads = [j for j, leaf in enumerate(leaves) if leaf.requires_grad]
-        self.last_grad = grads[-1] if grads else -1
+        self.leaves, self.draws, self.traced_masks = leaf_objects, draws, masks
+        wanted = [j for j, leaf in enumerate(leaves) if leaf.requires_grad]
+        self.last_grad = wanted[-1] if wanted else -1
 
     @classmethod
     def eager(cls, reason, guard):
@@ -631,51 +615,44 @@ class Trace:
         trace.eager_reason, trace.guard = reason, guard
         return trace
 
-    @staticmethod
-    def _is_dropout(value, dropout):
-        module = _module_of(value.scope)
-        return (dropout is not None and isinstance(module, dropout) and module.training
-                and 0.0 < module.p < 1.0)
+    def check_draws(self, generators, before, after):
+        """Raise _Eager unless drawing this trace's Dropout masks again, from the generators as
+        they were before the trace, gives the same masks and leaves them as the trace did: else
+        fn draws random numbers some other way, which a replay would not repeat."""
+        if not self.draws and _same(before, after):
+            return
+        _restore_states(generators, before)
+        if not (all(np.array_equal(draw(), mask) for draw, mask in zip(self.draws, self.traced_masks))
+                and _same(_states(generators), after)):
+            raise _Eager("it draws random numbers other than Dropout's masks")
 
-    @staticmethod
-    def _add_scope_modules(ops, roots, modules):
-        """The modules fn called that it does not reach by name: guarded as they are; one
-        with buffers or a generator of its own could change them unseen, so fn runs eagerly."""
-        known = {id(m) for m in modules}
-        extra = []
-        for value in ops:
-            scope = value.scope
-            while scope is not None:
-                module = _module_of(scope)
-                if module is not None and id(module) not in known and hasattr(module, "_buffers"):
-                    for m in module.modules():
-                        if id(m) not in known:
-                            known.add(id(m))
-                            extra.append(m)
-                scope = scope.parent
-        for m in extra:
-            if m._buffers or any(isinstance(v, np.random.Generator) for v in vars(m).values()):
-                raise _Eager(f"it calls layer {type(m).__name__}, which has state of its own, "
-                             f"through something compile cannot follow; reach the model through "
-                             f"fn's closure or globals")
-        return modules + extra
+    def first_result(self, outputs, recording):
+        """The traced run's outputs as this call's result: an output that no leaf requiring grad
+        reaches (or any, under no_grad()) is detached, as eager would not have recorded it."""
+        ops = self.program.ops
+        outputs = [v if recording and ops[n].needs_grad else v.detach()
+                   for v, n in zip(outputs, self.program.outputs)]
+        return _rebuild(self.structure, iter(outputs))
 
-    def _register(self, label):
-        """One primitive per output: its forward runs the generated code (the first) or hands
-        out the output it computed; its vjp for leaf j reads the generated backward's result."""
-        count = len(self.program.outputs)
-        names = [label if count == 1 else f"{label}.{k}" for k in range(count)]
-        for k, name in enumerate(names):
-            forward = self.forward if k == 0 else functools.partial(_output, k)
-            vjps = [None] + [functools.partial(_leaf_gradient, k, j) for j in range(len(self.leaves))]
-            primitive(name, forward, *vjps)
-        return names
+    def _first_guard(self, source):
+        """Compile the guard written when tracing (on the first call after it) and run it."""
+        self.guard = _compiled_guard(*source)
+        return self.guard()
+
+    def compile(self):
+        """Generate and compile the code, and register its primitives (on the first replay)."""
+        if self.forward is None:
+            self.forward, self.backwards, self.fused = codegen.build(self.program, f"<{self.label}>")
+            count = len(self.program.outputs)
+            self.names = [self.label if count == 1 else f"{self.label}.{k}" for k in range(count)]
+            for k, name in enumerate(self.names):
+                forward = self.forward if k == 0 else functools.partial(_output, k)
+                vjps = [functools.partial(_leaf_gradient, k, j) for j in range(len(self.leaves))]
+                primitive(name, forward, None, *vjps)  # (input 0, the tape, gets no gradient)
 
     def resolve_option(self, x, args):
         """An option with the arguments' data put back in (for `source_arrays`)."""
-        def ref(r):
-            return args[r[1]] if r[0] == "arg" else self.leaf_data(args, r[1])
-        return _resolve(x, ref)
+        return _resolve(x, lambda r: args[r[1]] if r[0] == "arg" else self.leaf_data(args, r[1]))
 
     def leaf_data(self, args, j):
         for leaf, p in self.value_args:
@@ -683,12 +660,12 @@ class Trace:
                 return args[p]._data
         return self.leaves[j]._data
 
-    def call(self, compiled, args, names, first=False):
-        """Run the trace on these arguments (fn itself for an eager trace)."""
+    def call(self, compiled, args, names):
+        """Replay the trace on these arguments (run fn eagerly for an eager trace)."""
         if self.program is None:
             return compiled._eager(args, names, raw=self.eager_reason.startswith(_FAILS))
-        if first:
-            return self._first_call(compiled, args, names)
+        if self.forward is None:
+            self.compile()
         if self.checks_left > 0:
             self.checks_left -= 1
             return self._checked(compiled, args, names)
@@ -704,43 +681,26 @@ class Trace:
         else:
             inputs = self.leaves
         out = apply(self.names[0], tape, *inputs)
-        if self.container is None:
+        if self.structure is None:
+            out.__class__ = CompiledValue  # (a plain Value with a quicker backward())
             return out, tape
         outputs = [out] + [apply(name, tape, *inputs) for name in self.names[1:]]
-        return _rebuild(self.container, iter(outputs)), tape
-
-    def _first_call(self, compiled, args, names):
-        """The first replay, checked against the trace itself: same outputs and the same random
-        draws, or something ran that the trace cannot repeat and fn runs eagerly from now on."""
-        before = _states(self.generators)
-        result, _ = self.run(args)
-        outputs = [result] if self.container is None else _outputs(result)[0]
-        same = all(np.array_equal(o._data, t, equal_nan=True) and o._data.dtype == t.dtype
-                   for o, t in zip(outputs, self.outputs_traced))
-        if same and _same(_states(self.generators), self.states_traced):
-            del self.outputs_traced, self.states_traced
-            return result
-        _restore_states(self.generators, before)
-        why = "its replay differs from its trace" if not same else \
-            "it draws random numbers other than Dropout's masks"
-        self.__dict__.update(Trace.eager(f"{why}, so something in it is not recorded as "
-                                         f"ops", self.guard).__dict__)
-        return compiled._eager(args, names)
+        return _rebuild(self.structure, iter(outputs)), tape
 
     def _checked(self, compiled, args, names):
         """A replay, and fn run eagerly on the same arguments with the same random draws; raise
         at the first op whose output differs."""
-        before = _states(self.generators)
+        generators = _generators([])
+        generators += [draw.module_rng for draw in self.draws if draw.module_rng is not None]
+        before = _states(generators)
         result, tape = self.run(args)
-        after = _states(self.generators)
-        _restore_states(self.generators, before)
+        after = _states(generators)
+        _restore_states(generators, before)
         eager_result, _ = _run_recorded(compiled.fn, args, names)
-        _restore_states(self.generators, after)
-        try:
-            eager_ops = _recorded_ops(_outputs(eager_result)[0])
-        except _Eager as why:
-            raise RuntimeError(f"compile({compiled.__name__}, check=True): {why}") from None
-        replayed = _values(self, tape, lambda prim, *a, **o: prim.forward(*a, **o), _data_leaves(self, args))
+        _restore_states(generators, after)
+        eager_ops = _recorded_ops(_outputs(eager_result)[0])
+        leaves = [self.leaf_data(args, j) for j in range(len(self.leaves))]
+        replayed = _values(self, tape, lambda prim, *a, **o: prim.forward(*a, **o), leaves)
         for n, (op, mine) in enumerate(zip(self.program.ops, replayed)):
             theirs = eager_ops[n] if n < len(eager_ops) else None
             if theirs is None or theirs._record.primitive is not op.prim:
@@ -759,13 +719,71 @@ class Trace:
                 f"at op {n} '{op.prim.name}'{where}: {problem}. The trace does not follow fn: "
                 f"Python control flow or NumPy code in fn depends on the values of its inputs, "
                 f"which a trace cannot see (it records ops for one set of values; only shapes "
-                f"are checked). Keep such code out of the compiled function, or call fn uncompiled.")
+                f"are checked). Keep such code out of the compiled function, or call fn "
+                f"uncompiled.")
         if len(eager_ops) != len(self.program.ops):
             raise RuntimeError(
-                f"compile({compiled.__name__}, check=True): the eager run has {len(eager_ops)} ops, "
-                f"the trace {len(self.program.ops)}: Python control flow in fn depends on the "
-                f"values of its inputs, which a trace cannot see.")
+                f"compile({compiled.__name__}, check=True): the eager run has {len(eager_ops)} "
+                f"ops, the trace {len(self.program.ops)}: Python control flow in fn depends on "
+                f"the values of its inputs, which a trace cannot see.")
         return result
+
+
+def _is_dropout(value, dropout):
+    """Whether `value` was made by a Dropout layer in training that draws a mask."""
+    module = _module_of(value.scope)
+    return dropout is not None and isinstance(module, dropout) and module.training \
+        and 0.0 < module.p < 1.0
+
+
+def _unnamed_modules(ops, modules):
+    """The modules fn called that it does not reach by name (guarded as they are). One with
+    buffers or a generator of its own could change them unseen: then fn runs eagerly."""
+    known, extra = {id(m) for m in modules}, []
+    for value in ops:
+        scope = value.scope
+        while scope is not None:
+            module = _module_of(scope)
+            if module is not None and id(module) not in known and hasattr(module, "_buffers"):
+                for m in module.modules():
+                    if id(m) not in known:
+                        known.add(id(m))
+                        extra.append(m)
+            scope = scope.parent
+    for m in extra:
+        if m._buffers or any(isinstance(v, np.random.Generator) for v in vars(m).values()):
+            raise _Eager(f"it calls layer {type(m).__name__}, which has state of its own, "
+                         f"through something compile cannot follow; reach the model through "
+                         f"fn's closure or globals")
+    return extra
+
+
+# --- replaying ------------------------------------------------------------------------------------
+class CompiledValue(Value):
+    """The output of a compiled call. `backward()` from it runs the generated backward and
+    stores the leaves' gradients with the engine's own `_store_grad` (and frees the graph
+    with its `_release`), without the walk's bookkeeping, when nothing needs the walk: the
+    graph is this one op (the output not used by other ops is what `loss.backward()` sees),
+    with the implicit seed of a one-element output, no create_graph, no changes since the op
+    ran (else the walk's in-place check speaks), no hooks, no anomaly mode. Otherwise, and for
+    everything else, it is a plain Value."""
+
+    __slots__ = ()
+
+    def backward(self, grad=None, retain_graph=False, create_graph=False):
+        record = self._record
+        if (grad is not None or create_graph or record is None or record.saved is None
+                or self._data.size != 1 or versions.latest_change > self._number
+                or hooks.registered or anomaly.state.enabled or self.retains_grad):
+            return Value.backward(self, grad, retain_graph, create_graph)
+        tape, leaves = record.saved[0], record.saved[1:]
+        g = np.ones(self._data.shape, self._data.dtype)
+        grads, handed_out = tape.trace.backwards[0](tape, g, leaves), {id(g)}
+        for j, leaf in enumerate(record.inputs[1:]):
+            if leaf._requires_grad and grads[j + 1] is not None:
+                backprop._store_grad(leaf, grads[j + 1], handed_out)
+        if not retain_graph:
+            backprop._release([self])
 
 
 def _output(k, tape, *leaves):
@@ -816,11 +834,10 @@ class _Tape:
         cache = self.cache
         if cache is None or cache[0] != ("recorded", k) or cache[1] is not g:
             trace = self.trace
-            wanted = [j for j, leaf in enumerate(trace.program.leaves) if leaf.requires_grad]
+            wanted = [i for i, leaf in enumerate(trace.program.leaves) if leaf.requires_grad]
             values = _values(trace, self, apply, leaves, by_name=True)
-            output = values[trace.program.outputs[k]]
-            grads = _grad([output], [leaves[i] for i in wanted], [g], create_graph=True,
-                          allow_unused=True)
+            grads = _grad([values[trace.program.outputs[k]]], [leaves[i] for i in wanted], [g],
+                          create_graph=True, allow_unused=True)
             found = [None] * (len(leaves) + 1)
             for i, gi in zip(wanted, grads):
                 found[i + 1] = gi
@@ -828,10 +845,6 @@ class _Tape:
         if j == self.trace.last_grad:
             self.cache = None
         return cache[2][j + 1]
-
-
-def _data_leaves(trace, args):
-    return [trace.leaf_data(args, j) for j in range(len(trace.leaves))]
 
 
 def _values(trace, tape, run_op, leaves, by_name=False):
@@ -852,8 +865,7 @@ def _values(trace, tape, run_op, leaves, by_name=False):
         return program.constants[i]
 
     for op in program.ops:
-        head = op.prim.name if by_name else op.prim
-        values.append(run_op(head, *[ref(r) for r in op.inputs],
+        values.append(run_op(op.prim.name if by_name else op.prim, *[ref(r) for r in op.inputs],
                              **{k: _resolve(v, ref) for k, v in op.options.items()}))
     return values
 
@@ -880,13 +892,19 @@ def _dropout_draw(module, shape, dtype):
     def draw():
         with no_grad():
             return module.forward(ones)._data
+    draw.module_rng = module.rng
     return draw
 
 
 def _guard(roots, modules, leaves, buffers=True):
-    """A generated function: True while fn still reaches the same modules, holding the same
-    layers, parameters and buffers in the same mode, and every leaf keeps its traced shape and
+    """A function: True while fn still reaches the same modules, holding the same layers,
+    parameters (and buffers) in the same mode as now, and every leaf keeps its shape and
     requires_grad."""
+    return _compiled_guard(*_guard_source(roots, modules, leaves, buffers))
+
+
+def _guard_source(roots, modules, leaves, buffers=True):
+    """(source, constants) of the guard of the state now (the compiling can wait)."""
     names = codegen._Names()
     conditions = []
     for how, root in roots:
@@ -910,11 +928,12 @@ def _guard(roots, modules, leaves, buffers=True):
         conditions.append(f"{L}._data.shape == {leaf.shape!r}")
         conditions.append(f"{L}._requires_grad is {leaf.requires_grad}")
     body = " and\n            ".join(conditions) or "True"
-    unpack = ", ".join(name for name, _ in names.values)
-    source = (f"def _build(K):\n    {unpack}, = K\n" if names.values else "def _build(K):\n")
-    source += (
-              f"    def guard():\n        try:\n            return ({body})\n"
-              f"        except Exception:\n            return False\n    return guard\n")
-    namespace = {}
-    exec(builtins.compile(source, "<compile guard>", "exec"), namespace)
-    return namespace["_build"]([obj for _, obj in names.values])
+    source = (f"def _build(K):\n    {', '.join(n for n, _ in names.values)}, = K\n"
+              if names.values else "def _build(K):\n")
+    source += (f"    def guard():\n        try:\n            return ({body})\n"
+               f"        except Exception:\n            return False\n    return guard\n")
+    return source, [obj for _, obj in names.values]
+
+
+def _compiled_guard(source, constants):
+    return codegen.run_source(source, "<compile guard>")(constants)

@@ -53,6 +53,11 @@ TARGETS = [("1", "torch", 0.6), ("2", "torch", 0.6), ("3", "torch", 0.7), ("8", 
 # the same targets, judged for the variant written with nn layers and losses
 NN_TARGET_WORKLOADS = ("1", "2", "3", "4")
 MEMORY_TARGET = ("4", "numpy", 1.3)
+# the compiled engine (variant ours-compiled, a column of its own): near the hand-written numpy
+COMPILED_TARGETS = [("1", "numpy", 1.3), ("2", "numpy", 1.3), ("3", "numpy", 1.3),
+                    ("8", "numpy", 2.0), ("4", "numpy", 1.02), ("5", "torch", 0.6)]
+COMPILED_MEMORY_TARGET = ("4", "numpy", 1.1)
+TRACE_COST_LIMIT = 3.0  # the first compiled step (the trace) ÷ an eager step
 # with --before: after ÷ before (ratio of medians) must be at most this on every workload
 BEFORE_LIMIT = 1.1
 SCALING = ("4", "4b256", "4b512", "4w512")
@@ -74,6 +79,7 @@ def child(engine, variant, workload, quick, repeat, memory):
     """Run and print one JSON line: times and final numbers, or peak memory, or the error."""
     try:
         train = _prepare(engine, variant, workload, quick)
+        trace_ratios = [train.trace_ratio] if hasattr(train, "trace_ratio") else []
         gc.collect()
         if memory:  # tracemalloc slows Python code down: never in the timed runs
             tracemalloc.start()
@@ -86,7 +92,10 @@ def child(engine, variant, workload, quick, repeat, memory):
                 result = train()
                 times.append(time.perf_counter() - start)
                 train = _prepare(engine, variant, workload, quick)  # fresh initial parameters
+                trace_ratios += [train.trace_ratio] if hasattr(train, "trace_ratio") else []
             report = {"times": times, "result": result, "rss_delta": _maxrss_bytes() - rss_before}
+            if trace_ratios:
+                report["trace_ratios"] = trace_ratios
     except Exception as error:  # reported as "fails" in the table, e.g. micrograd on 7
         report = {"error": f"{type(error).__name__}: {str(error)[:200]}"}
     print(json.dumps(report))
@@ -128,6 +137,7 @@ def _merge(run, more):
         run.pop("times", None)
         return
     run["times"] += more["times"]
+    run["trace_ratios"] = run.get("trace_ratios", []) + more.get("trace_ratios", [])
     run["result"] = more["result"]
     run["rss_delta"] = max(run["rss_delta"], more["rss_delta"])
 
@@ -226,12 +236,13 @@ def _ratio_cells(runs, workload, engine, baseline):
     return mine / base, _fastest(runs, workload, engine) / _fastest(runs, workload, baseline)
 
 
-def _target_rows(runs, engine="ours", only=None, extra=None):
+def _target_rows(runs, engine="ours", only=None, extra=None, targets=TARGETS,
+                 memory_target=MEMORY_TARGET):
     """One row per target of `engine` (on the workloads in `only`, or all): the verdict is on
     the ratio of medians (the targets' rule); the ratio of the fastest runs is shown beside it,
     as the less noise-prone estimate. `extra(workload)` adds a last cell to each row."""
     rows = []
-    for workload, baseline, limit in TARGETS:
+    for workload, baseline, limit in targets:
         if only is not None and workload not in only:
             continue
         if _median(runs, workload, baseline) is None or _find(runs, workload, engine) is None:
@@ -242,14 +253,32 @@ def _target_rows(runs, engine="ours", only=None, extra=None):
                     f"{f'{ratio:.2f}' if ratio is not None else 'fails'} | "
                     f"{f'{fastest:.2f}' if fastest is not None else ''} | {verdict} |"
                     + (f" {extra(workload)} |" if extra else ""))
-    if engine != "ours" or only is not None:
+    if engine not in ("ours", "ours-compiled") or only is not None:
         return rows
-    workload, baseline, limit = MEMORY_TARGET
-    ours, base = _find(runs, workload, "ours"), _find(runs, workload, baseline)
+    workload, baseline, limit = memory_target
+    ours, base = _find(runs, workload, engine), _find(runs, workload, baseline)
     if ours and base and ours.get("tracemalloc_peak") and base.get("tracemalloc_peak"):
         ratio = ours["tracemalloc_peak"] / base["tracemalloc_peak"]
-        rows.append(f"| {workload} | peak memory ours/{baseline} ≤ {limit} | {ratio:.2f} | | "
-                    f"{'PASS' if ratio <= limit else 'MISS'} |")
+        rows.append(f"| {workload} | peak memory {engine}/{baseline} ≤ {limit} | {ratio:.2f} | | "
+                    f"{'PASS' if ratio <= limit else 'MISS'} |" + (" |" if extra else ""))
+    return rows
+
+
+def _compiled_rows(runs):
+    """The compiled engine's targets, with compiled ÷ eager (ours-nn where it runs, else ours)
+    beside each, and a row for the tracing cost."""
+    def versus_eager(workload):
+        mine = _median(runs, workload, "ours-compiled")
+        eager = _median(runs, workload, "ours-nn") or _median(runs, workload, "ours")
+        return f"{mine / eager:.2f}" if mine and eager else ""
+    rows = _target_rows(runs, "ours-compiled", extra=versus_eager, targets=COMPILED_TARGETS,
+                        memory_target=COMPILED_MEMORY_TARGET)
+    for run in runs:
+        if run["engine"] == "ours-compiled" and run.get("trace_ratios"):
+            worst = max(run["trace_ratios"])
+            rows.append(f"| {run['workload']} | first call (trace) ÷ eager step ≤ "
+                        f"{TRACE_COST_LIMIT:g} | {statistics.median(run['trace_ratios']):.2f} | "
+                        f"{worst:.2f} (worst) | {'PASS' if worst <= TRACE_COST_LIMIT else 'MISS'} | |")
     return rows
 
 
@@ -318,6 +347,12 @@ def markdown(report):
         lines += ["", "The same targets for `ours-nn` (written with nn layers and nn losses):", "",
                   "| workload | target | ratio of medians | ratio of fastest runs | result | "
                   "ours-nn ÷ ours |", "|---|---|---:|---:|---|---:|"] + nn_rows
+    compiled_rows = _compiled_rows(runs)
+    if compiled_rows:
+        lines += ["", "The compiled engine (`ours-compiled`: the loss function through "
+                  "`autograd_lite.compile`):", "",
+                  "| workload | target | ratio of medians | ratio of fastest runs | result | "
+                  "compiled ÷ eager |", "|---|---|---:|---:|---|---:|"] + compiled_rows
     memory = [r for r in runs if r["workload"] in workloads.MEMORY_WORKLOADS and "times" in r]
     if memory:
         lines += ["", "Peak memory during training (MiB):", "",

@@ -4,8 +4,13 @@ Variants: "ours" (workload 6 built from scalar Values, like micrograd),
 "ours-vec" (workload 6 vectorized), "ours-nn" (workloads 1-4 as a user writes
 them with nn: nn.Linear/nn.Sequential, nn's loss functions, nn.SGD),
 "ours-nocheck" (workload 8 with backward's version-counter check patched out,
-to measure what it costs).
+to measure what it costs), "ours-compiled" (every workload through
+autograd_lite.compile: the ours-nn network, and nn layers for the CNN, with the
+loss function compiled; its `train.trace_ratio` is the tracing cost).
 """
+import statistics
+import time
+
 import autograd_lite
 from autograd_lite import Value, conv2d, log_softmax, max_pool2d
 
@@ -54,8 +59,9 @@ def _nn_loss(nn, kind):
     return lambda out, y: formulas.mlp_loss(F, out, y, kind)
 
 
-def nn_mlp(problem):
-    """The same network as nn.Sequential of nn.Linear and activations, nn's loss, nn.SGD."""
+def _nn_network(problem):
+    """(model, loss of (x, y), nn.SGD): the mlp workload as nn.Sequential of nn.Linear and
+    activations with nn's loss (plus the l2 penalty where the workload has one)."""
     import nn
     activations = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU}
     loss_function = _nn_loss(nn, problem["loss"])
@@ -68,19 +74,119 @@ def nn_mlp(problem):
         if activation:
             layers.append(activations[activation]())
     model = nn.Sequential(*layers)
-    optimizer = nn.SGD(model.parameters(), lr=problem["lr"])
 
+    def loss_of(x, y):
+        loss = loss_function(model(x), y)
+        if problem["l2"]:
+            loss = loss + formulas.l2_penalty(F, list(model.parameters()), problem["l2"])
+        return loss
+    return model, loss_of, nn.SGD(model.parameters(), lr=problem["lr"])
+
+
+def _nn_training(problem, model, loss_of, optimizer):
     def train():
         for step, (x, y) in enumerate(workloads.batches(problem)):
-            loss = loss_function(model(x), y)
-            if problem["l2"]:
-                loss = loss + formulas.l2_penalty(F, list(model.parameters()), problem["l2"])
             optimizer.zero_grad()
+            loss = loss_of(x, y)
             loss.backward()
             optimizer.param_groups[0]["lr"] = workloads.learning_rate(problem, step)
             optimizer.step()
         return {"loss": loss.item()}
     return train
+
+
+def nn_mlp(problem):
+    """The same network as nn.Sequential of nn.Linear and activations, nn's loss, nn.SGD."""
+    model, loss_of, optimizer = _nn_network(problem)
+    return _nn_training(problem, model, loss_of, optimizer)
+
+
+def _nn_cnn(problem):
+    """(model, loss of (x, y), nn.SGD): workload 5 as nn.Conv2d, nn.ReLU, nn.MaxPool2d,
+    nn.Flatten, nn.Linear and nn.cross_entropy."""
+    import nn
+    conv, fc = nn.Conv2d(1, 8, 3), nn.Linear(72, 10)
+    conv.weight.data, conv.bias.data = problem["conv_w"].copy(), problem["conv_b"].copy()
+    fc.weight.data, fc.bias.data = problem["fc_w"].T.copy(), problem["fc_b"].copy()
+    model = nn.Sequential(conv, nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), fc)
+    return model, lambda x, y: nn.cross_entropy(model(x), y), \
+        nn.SGD(model.parameters(), lr=problem["lr"])
+
+
+def _with_trace_cost(train, eager_step, compiled_step):
+    """`train`, carrying the tracing cost: the first compiled step (trace, replay, backward,
+    update) ÷ the median eager step, measured here on copies (untimed by the harness)."""
+    times = []
+    for _ in range(6):
+        start = time.perf_counter()
+        eager_step()
+        times.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    compiled_step()
+    train.trace_ratio = (time.perf_counter() - start) / statistics.median(times[1:])
+    return train
+
+
+def _compiled(network, problem, batch):
+    """The network's loss through autograd_lite.compile; the rest of the loop as ours-nn."""
+    model, loss_of, optimizer = network(problem)
+    train = _nn_training(problem, model, autograd_lite.compile(loss_of), optimizer)
+
+    def step(loss_of, optimizer):
+        def run():
+            optimizer.zero_grad()
+            loss_of(*batch).backward()
+            optimizer.step()
+        return run
+    eager = network(problem)
+    spare = network(problem)
+    return _with_trace_cost(train, step(eager[1], eager[2]),
+                            step(autograd_lite.compile(spare[1]), spare[2]))
+
+
+def compiled_mlp(problem):
+    return _compiled(_nn_network, problem, next(workloads.batches(problem)))
+
+
+def compiled_cnn(problem):
+    return _compiled(_nn_cnn, problem, next(workloads.batches(problem)))
+
+
+def compiled_chain(problem):
+    """Workload 7 compiled: one forward and backward, so all of it is the trace (past
+    compile.MAX_OPS ops, compile runs it eagerly and warns)."""
+    run = autograd_lite.compile(lambda x: formulas.chain(x, problem["n_ops"]))
+
+    def train():
+        x = Value(problem["x0"])
+        y = run(x)
+        y.backward()
+        return {"loss": y.item(), "grad": x.grad.item()}
+    return train
+
+
+def compiled_overhead(problem):
+    """Workload 8 compiled: the expression, a function of its two Value arguments."""
+    def expression(a, b):
+        return formulas.overhead_expression(F, a, b)
+    a, b = Value(problem["a"]), Value(problem["b"])
+    compiled = autograd_lite.compile(expression)
+
+    def train():
+        for _ in range(problem["iterations"]):
+            a.grad = b.grad = None
+            out = compiled(a, b)
+            out.backward()
+        return {"loss": out.item(), "grad": float(a.grad.sum())}
+
+    def step(run, x, y):
+        def once():
+            x.grad = y.grad = None
+            run(x, y).backward()
+        return once
+    return _with_trace_cost(train, step(expression, Value(problem["a"]), Value(problem["b"])),
+                            step(autograd_lite.compile(expression), Value(problem["a"]),
+                                 Value(problem["b"])))
 
 
 def scalar_moons(problem):
@@ -149,4 +255,6 @@ RUNNERS = {
     "ours-vec": {"moons": mlp},
     "ours-nn": {"mlp": nn_mlp},
     "ours-nocheck": {"overhead": overhead_without_version_check},
+    "ours-compiled": {"mlp": compiled_mlp, "moons": compiled_mlp, "cnn": compiled_cnn,
+                      "chain": compiled_chain, "overhead": compiled_overhead},
 }
