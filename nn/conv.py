@@ -172,6 +172,10 @@ class Conv2d(Module):
             name = self._named(f"Conv2d({self.in_channels}→{self.out_channels})")
             raise ValueError(f"{name}: expected input of shape (N, {self.in_channels}, H, W), got "
                              f"shape {x.shape}; one unbatched sample is ({self.in_channels}, H, W)")
+        if (x.ndim == 4 and self.groups == 1 and self.dilation == (1, 1)
+                and self.padding_mode == "zeros" and not isinstance(self.padding, str)):
+            # the common case, straight to the engine's conv2d: no per-call option handling
+            return plain_conv2d(x, self.weight, self.bias, self.stride, self.padding)
         return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                       self.groups, self.padding_mode)
 

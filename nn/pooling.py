@@ -177,6 +177,10 @@ class MaxPool2d(Module):
             name = self._named(f"MaxPool2d(kernel_size={self.kernel_size})")
             raise ValueError(f"{name}: expected input of shape (N, C, H, W) or (C, H, W), got "
                              f"shape {x.shape}")
+        if (x.ndim == 4 and self.padding == 0 and self.dilation == 1 and not self.ceil_mode
+                and not self.return_indices):
+            # the common case, straight to the engine's max_pool2d: no per-call option handling
+            return plain_max_pool2d(x, self.kernel_size, self.stride)
         return max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
                           self.ceil_mode, self.return_indices)
 

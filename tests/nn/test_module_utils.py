@@ -114,7 +114,8 @@ def test_full_backward_hooks_match_pytorch(rng, input_requires_grad):
     seen = {"ours": [], "theirs": []}
     for model, key in ((ours, "ours"), (theirs, "theirs")):
         def record(module, grad_input, grad_output, key=key):
-            seen[key].append([None if g is None else np.array(g) for g in grad_input + grad_output])
+            seen[key].append([None if g is None else g.detach().numpy() if hasattr(g, "detach")
+                              else np.array(g) for g in grad_input + grad_output])
         def halve(module, grad_input, grad_output):  # noqa: E306
             return (grad_input[0] * 0.5,)
         model[0].register_full_backward_hook(record)
