@@ -80,7 +80,7 @@ def _first_max_indices(padded, kernel, stride, padding, dilation, width):
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
     windows = sliding_window_view(padded, span, axis=(2, 3))[:, :, ::stride[0], ::stride[1],
                                                              ::dilation[0], ::dilation[1]]
-    flat = windows.reshape(windows.shape[:4] + (-1,))
+    flat = windows.reshape(windows.shape[:4] + (kernel[0] * kernel[1],))  # (-1 fails on 0 windows)
     nan = np.isnan(flat)
     first = np.where(nan.any(axis=-1), nan.argmax(axis=-1), flat.argmax(axis=-1))
     i, j = np.divmod(first, kernel[1])
@@ -100,7 +100,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         out = plain_max_pool2d(padded, kernel, stride=stride)
     else:
         patches = _windows(padded, kernel, stride, dilation)
-        out = patches.reshape(patches.shape[:4] + (-1,)).max(axis=-1)
+        out = patches.reshape(patches.shape[:4] + (kernel[0] * kernel[1],)).max(axis=-1)
     out = out.reshape(out.shape[1:]) if unbatched else out
     if not return_indices:
         return out

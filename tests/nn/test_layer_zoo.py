@@ -202,3 +202,28 @@ def test_containers_state_dicts_map_to_pytorchs():
     pdict = torch.nn.ParameterDict({"a": torch.nn.Parameter(torch.ones(1))})
     assert list(nn.ParameterList([np.ones(2), np.ones(2)]).state_dict()) == list(plist.state_dict())
     assert list(nn.ParameterDict({"a": np.ones(1)}).state_dict()) == list(pdict.state_dict())
+
+
+@pytest.mark.parametrize("make, shape, expected", [
+    (lambda: nn.LSTM(3, 4, bidirectional=True, proj_size=2), (5, 0, 3), (5, 0, 4)),
+    (lambda: nn.GRU(3, 4, num_layers=2, batch_first=True), (0, 5, 3), (0, 5, 4)),
+    (lambda: nn.Conv2d(4, 4, 3, groups=2, dilation=2, padding="same", padding_mode="reflect"),
+     (0, 4, 6, 6), (0, 4, 6, 6)),
+    (lambda: nn.MaxPool2d(3, 2, 1, dilation=2, ceil_mode=True), (0, 2, 5, 5), (0, 2, 2, 2)),
+    (lambda: nn.AvgPool2d(2, padding=1), (0, 2, 5, 5), (0, 2, 3, 3)),
+    (lambda: nn.AdaptiveAvgPool2d(2), (0, 2, 5, 5), (0, 2, 2, 2)),
+    (lambda: nn.BatchNorm2d(2).eval(), (0, 2, 3, 3), (0, 2, 3, 3)),
+    (lambda: nn.LayerNorm(3), (0, 3), (0, 3)),
+    (lambda: nn.GELU(), (0, 3), (0, 3)),
+], ids=["LSTM", "GRU", "Conv2d-options", "MaxPool2d-options", "AvgPool2d", "AdaptiveAvgPool2d",
+        "BatchNorm2d-eval", "LayerNorm", "GELU"])
+def test_new_layers_take_a_batch_of_0(make, shape, expected):
+    module = make()
+    out = module(Value(np.zeros(shape)))
+    out = out[0] if isinstance(out, tuple) else out
+    assert out.shape == expected
+    out.sum().backward()
+    for name, p in module.named_parameters():
+        assert p.grad is not None and not p.grad.any(), name  # no samples: zero gradient
+    indices, = nn.MaxPool2d(2, return_indices=True)(np.zeros((0, 1, 4, 4)))[1:]
+    assert indices.shape == (0, 1, 2, 2) and indices.dtype == np.int64
