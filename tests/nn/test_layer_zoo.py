@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import nn
-from autograd_lite import Value, gradgradcheck
+from autograd_lite import Value, gradgradcheck, manual_seed
 
 
 def test_batchnorm2d_by_hand(rng):
@@ -227,3 +227,25 @@ def test_new_layers_take_a_batch_of_0(make, shape, expected):
         assert p.grad is not None and not p.grad.any(), name  # no samples: zero gradient
     indices, = nn.MaxPool2d(2, return_indices=True)(np.zeros((0, 1, 4, 4)))[1:]
     assert indices.shape == (0, 1, 2, 2) and indices.dtype == np.int64
+
+
+def _hooked_model():
+    model = nn.Sequential(nn.Linear(2, 2), nn.Tanh())
+    model[1].register_full_backward_hook(lambda module, grad_input, grad_output: None)
+    return model
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: nn.Conv2d(2, 2, 2, groups=2, dilation=2, padding=1, padding_mode="circular"),
+     (1, 2, 4, 4)),
+    (lambda: (lambda x, m=nn.LSTM(2, 2, proj_size=1): m(x)[0]), (3, 1, 2)),
+    (lambda: (lambda x: nn.AvgPool2d(2, padding=1, count_include_pad=False)(x) ** 2), (1, 1, 3, 3)),
+    (lambda: (lambda x: nn.MaxPool2d(2, padding=1, dilation=2)(x) ** 2), (1, 1, 4, 4)),
+    (lambda: (lambda x: nn.cross_entropy(x, np.array([0, -100, 2]), weight=np.array([1., 2, 3]),
+                                         label_smoothing=0.1)), (3, 3)),
+    (_hooked_model, (2, 2)),
+], ids=["Conv2d-options", "LSTM-proj", "AvgPool2d", "MaxPool2d-options", "cross_entropy-options",
+        "backward-hook"])
+def test_second_derivatives_through_the_new_layers(make, shape, rng):
+    manual_seed(0)
+    assert gradgradcheck(make(), [Value(rng.normal(size=shape))])
