@@ -466,7 +466,10 @@ def _sum_back(g, shape, out):
     lead = len(out) - len(shape)
     axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
                                       if n == 1 and out[lead + i] != 1)
-    text = f"{g}.sum(axis={axes[0] if len(axes) == 1 else axes!r})"
+    axis = axes[0] if len(axes) == 1 else axes
+    if lead == 0:
+        return f"{g}.sum(axis={axis!r}, keepdims=True)"
+    text = f"{g}.sum(axis={axis!r})"
     return text if len(axes) == lead else f"{text}.reshape({shape!r})"
 
 

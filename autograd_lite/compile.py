@@ -85,6 +85,7 @@ class CompiledFunction:
         self.fn = fn
         self.check = CHECK_CALLS if check is True else int(check or 0)
         self._traces = {}   # argument signature -> [Trace], most recently used first
+        self._arg_names = {}
         self._last = None
 
     def __call__(self, *args, **kwargs):
@@ -113,6 +114,13 @@ class CompiledFunction:
         del traces[TRACES_PER_SHAPE:]
         self._last = trace
         return result
+
+    def argument_names(self, count, names):
+        """Display names of `count` arguments (the last ones passed by `names`)."""
+        found = self._arg_names.get((count, names))
+        if found is None:
+            found = self._arg_names[count, names] = _argument_names(self.fn, count, names)
+        return found
 
     def _eager(self, args, names, raw=False):
         """fn run eagerly; array arguments reach it as constant values, as when tracing (`raw`:
@@ -208,8 +216,13 @@ def _stand_in(a):
     and boolean arrays become constant values of their own dtype (labels, masks); anything else
     (a value that requires grad included) passes as it is."""
     if a.__class__ is np.ndarray:
-        if a.dtype.kind == "f":
-            return Value(a)
+        if a.dtype.kind == "f":  # the array itself, read-only (an in-place change gets a copy)
+            view = a.view()
+            view.flags.writeable = False
+            stand_in = Value.__new__(Value)
+            stand_in._init(view, versions.next_number())
+            stand_in._requires_grad = True
+            return stand_in
         if a.dtype.kind in "iub":
             return Value(a, requires_grad=False, dtype=a.dtype)
     elif isinstance(a, Value) and not a._requires_grad and a._data.dtype.kind == "f":
@@ -301,9 +314,11 @@ def _module_of(scope):
 
 
 def _generators(modules):
-    """The random generators a trace could draw from: the library's, numpy's legacy global
-    one (as None) and every `np.random.Generator` a module holds."""
-    found = {id(seeding.default_generator()): seeding.default_generator(), 0: None}
+    """The random generators a trace watches: the library's and every `np.random.Generator` a
+    module holds. (numpy's legacy global one is not watched: reading its state costs more than
+    a small step; an array it draws inside fn changes from run to run, which the check of
+    array constants sees.)"""
+    found = {id(seeding.default_generator()): seeding.default_generator()}
     for module in modules:
         for value in vars(module).values():
             if isinstance(value, np.random.Generator):
@@ -312,16 +327,12 @@ def _generators(modules):
 
 
 def _states(generators):
-    return [np.random.get_state(legacy=False) if g is None else g.bit_generator.state
-            for g in generators]
+    return [g.bit_generator.state for g in generators]
 
 
 def _restore_states(generators, states):
     for g, state in zip(generators, states):
-        if g is None:
-            np.random.set_state(state)
-        else:
-            g.bit_generator.state = state
+        g.bit_generator.state = state
 
 
 def _same(a, b):
@@ -523,6 +534,10 @@ class Trace:
         self._build_program(compiled, args, names, ops, outputs, stand_ins, start)
         leaves = [(self.leaves[j], leaf) for j, leaf in enumerate(self.program.leaves)
                   if j not in dict(self.value_args)]
+        for stand_in in stand_ins:  # (the first call's backward needs no gradient for these)
+            if isinstance(stand_in, Value) and stand_in._record is None and all(
+                    stand_in is not a for a in args):
+                stand_in._requires_grad = False
         self.guard = functools.partial(self._first_guard, _guard_source(roots, modules, leaves))
 
     def _build_program(self, compiled, args, names, ops, outputs, stand_ins, start):
@@ -530,7 +545,7 @@ class Trace:
         its constants and the Dropout masks it draws."""
         by_arg = {id(s): p for p, s in enumerate(stand_ins) if isinstance(s, Value)}
         data_of = {id(s._data): p for p, s in enumerate(stand_ins) if isinstance(s, Value)}
-        arg_names = _argument_names(compiled.fn, len(args), names)
+        arg_names = compiled.argument_names(len(args), names)
         leaves, leaf_objects, constants, draws, masks = [], [], [], [], []
         self.value_args = []  # (leaf index, argument position) of Value arguments
         leaf_of, index_of = {}, {id(v): n for n, v in enumerate(ops)}
@@ -669,7 +684,15 @@ class Trace:
         if self.checks_left > 0:
             self.checks_left -= 1
             return self._checked(compiled, args, names)
+        if self.structure is None and not self.value_args:  # from now on, straight to the replay
+            self.call = self._replay
         return self.run(args)[0]
+
+    def _replay(self, compiled, args, names):
+        """`call` of a compiled trace with one output and no Value arguments: the common case."""
+        out = apply(self.names[0], _Tape(self, args), *self.leaves)
+        out.__class__ = CompiledValue
+        return out
 
     def run(self, args):
         """(fn's result from the replay, the tape)."""
@@ -773,17 +796,27 @@ class CompiledValue(Value):
     def backward(self, grad=None, retain_graph=False, create_graph=False):
         record = self._record
         if (grad is not None or create_graph or record is None or record.saved is None
-                or self._data.size != 1 or versions.latest_change > self._number
-                or hooks.registered or anomaly.state.enabled or self.retains_grad):
+                or versions.latest_change > self._number or hooks.registered
+                or anomaly.state.enabled or self.retains_grad or self._data.size != 1):
             return Value.backward(self, grad, retain_graph, create_graph)
-        tape, leaves = record.saved[0], record.saved[1:]
-        g = np.ones(self._data.shape, self._data.dtype)
-        grads, handed_out = tape.trace.backwards[0](tape, g, leaves), {id(g)}
-        for j, leaf in enumerate(record.inputs[1:]):
-            if leaf._requires_grad and grads[j + 1] is not None:
-                backprop._store_grad(leaf, grads[j + 1], handed_out)
+        g = _seed(self._data.shape, self._data.dtype)
+        saved, handed_out = record.saved, {id(g)}
+        tape = saved[0]
+        grads = tape.trace.backwards[0](tape, g, saved[1:])
+        for leaf, gradient in zip(record.inputs, grads):
+            if gradient is not None and leaf._requires_grad:
+                backprop._store_grad(leaf, gradient, handed_out)
         if not retain_graph:
             backprop._release([self])
+
+
+@functools.lru_cache(maxsize=16)
+def _seed(shape, dtype):
+    """The implicit gradient of a one-element output: ones, kept read-only (backward's
+    `_store_grad` copies what it was handed, so no .grad is ever this array)."""
+    ones = np.ones(shape, dtype)
+    ones.flags.writeable = False
+    return ones
 
 
 def _output(k, tape, *leaves):
