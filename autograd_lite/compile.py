@@ -40,6 +40,7 @@ import inspect
 import itertools
 import sys
 import warnings
+import weakref
 
 import numpy as np
 
@@ -47,7 +48,7 @@ from . import anomaly, backprop, codegen, hooks, seeding, versions
 from .backprop import grad as _grad
 from .grad_mode import _state as _grad_mode, enable_grad, no_grad
 from .ops import primitive
-from .value import Value, apply
+from .value import PRIMITIVES, Value, apply
 
 __all__ = ["compile", "CompiledFunction", "CompiledValue"]
 
@@ -446,10 +447,13 @@ def _trace(compiled, args, names):
             _same_constants_on_other_data(fn, args, names, outputs, stand_ins,
                                           lambda: _restore_states(generators, before))
         trace.check_draws(generators, before, after)
-    except _Eager as why:  # undo what the traced run changed, and run fn eagerly instead
-        buffers.restore()
-        _restore_states(generators, before)
+    except _Eager as why:
         trace = Trace.eager(str(why), _guard(roots, modules, [], buffers=False))
+        if all(s is a for s, a in zip(stand_ins, args)):  # fn ran on the arguments themselves:
+            _restore_states(generators, after)           # that run was the eager call
+            return trace, result
+        buffers.restore()  # else undo what the traced run changed, and run fn eagerly instead
+        _restore_states(generators, before)
         return trace, compiled._eager(args, names)
     _restore_states(generators, after)
     return trace, trace.first_result(outputs, recording)
@@ -532,8 +536,8 @@ class Trace:
                              f"which a replay cannot honour (it makes no such value)")
         modules = modules + _unnamed_modules(ops, modules)
         self._build_program(compiled, args, names, ops, outputs, stand_ins, start)
-        leaves = [(self.leaves[j], leaf) for j, leaf in enumerate(self.program.leaves)
-                  if j not in dict(self.value_args)]
+        leaves = [(value, leaf) for value, leaf in zip(self.leaves, self.program.leaves)
+                  if value is not None]
         for stand_in in stand_ins:  # (the first call's backward needs no gradient for these)
             if isinstance(stand_in, Value) and stand_in._record is None and all(
                     stand_in is not a for a in args):
@@ -617,6 +621,8 @@ class Trace:
             program_ops, [index_of[id(v)] for v in outputs])
         self.has_array_constants = any(isinstance(c, np.ndarray) for c in constants) or any(
             _has_array(v) for op in program_ops for v in op.options.values())
+        for j, _ in self.value_args:  # (a call's own arguments: not kept past the call)
+            leaf_objects[j] = None
         self.leaves, self.draws, self.traced_masks = leaf_objects, draws, masks
         wanted = [j for j, leaf in enumerate(leaves) if leaf.requires_grad]
         self.last_grad = wanted[-1] if wanted else -1
@@ -664,6 +670,7 @@ class Trace:
                 forward = self.forward if k == 0 else functools.partial(_output, k)
                 vjps = [functools.partial(_leaf_gradient, k, j) for j in range(len(self.leaves))]
                 primitive(name, forward, None, *vjps)  # (input 0, the tape, gets no gradient)
+            weakref.finalize(self, _forget, self.names)  # (results made by them keep them)
 
     def resolve_option(self, x, args):
         """An option with the arguments' data put back in (for `source_arrays`)."""
@@ -817,6 +824,12 @@ def _seed(shape, dtype):
     ones = np.ones(shape, dtype)
     ones.flags.writeable = False
     return ones
+
+
+def _forget(names):
+    """Take a dead trace's primitives out of the table (`ops.primitive` put them there)."""
+    for name in names:
+        PRIMITIVES.pop(name, None)
 
 
 def _output(k, tape, *leaves):

@@ -89,7 +89,8 @@ def _nn_training(problem, model, loss_of, optimizer):
             optimizer.zero_grad()
             loss = loss_of(x, y)
             loss.backward()
-            optimizer.param_groups[0]["lr"] = workloads.learning_rate(problem, step)
+            if problem.get("lr_decay"):
+                optimizer.param_groups[0]["lr"] = workloads.learning_rate(problem, step)
             optimizer.step()
         return {"loss": loss.item()}
     return train

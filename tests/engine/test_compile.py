@@ -389,6 +389,27 @@ def test_no_grad_gives_the_forward_only(rng):
     assert out.item() == compiled(x).item() == (model(x) ** 2).sum().item()
 
 
+def test_a_frozen_model_gives_results_that_do_not_require_grad(rng):
+    model, compiled, x = _small(rng)
+    for p in model.parameters():
+        p.requires_grad = False
+    first, second = compiled(x), compiled(x)
+    assert not first.requires_grad and not second.requires_grad
+    assert first.item() == second.item() == (model(x) ** 2).sum().item()
+
+
+def test_dead_traces_leave_the_op_table(rng):
+    import gc
+    from autograd_lite.value import PRIMITIVES
+    model, compiled, x = _small(rng)
+    compiled(x), compiled(x)
+    name = compiled._last.names[0]
+    assert name in PRIMITIVES
+    del compiled
+    gc.collect()
+    assert name not in PRIMITIVES
+
+
 def test_detect_anomaly_runs_the_function_eagerly(rng):
     model, compiled, x = _small(rng)
     compiled(x)
@@ -522,6 +543,7 @@ def test_source_of_the_cosine_network_reads_as_the_hand_derivation():
                  "g__0_bias = g_linear_0.sum(axis=0)  # summed over broadcast axes"]:
         assert line in source
     assert "P[" not in source  # every op written as NumPy
+    assert "V2_1_" in compiled.fused_source  # the code that runs calls the table's vjps
 
 
 # --- memory and fit ----------------------------------------------------------------------------------
