@@ -45,10 +45,10 @@ def _join(prefix, name):
 def _wrap_input(x):
     """numpy arrays and lists become constants, so `model(X)` works on raw data.
 
-    A boolean array stays as it is: it is a mask (`x[mask]`), and as a float
-    constant it would index as the numbers 0 and 1.
+    Boolean and integer arrays stay as they are: a mask (`x[mask]`) or indices (an
+    `Embedding`'s token ids), which as float constants would stop being either.
     """
-    if isinstance(x, np.ndarray) and x.dtype == bool:
+    if isinstance(x, np.ndarray) and x.dtype.kind in "biu":
         return x
     if isinstance(x, (np.ndarray, np.generic, list)):
         return Value(x, requires_grad=False)

@@ -249,3 +249,15 @@ def _hooked_model():
 def test_second_derivatives_through_the_new_layers(make, shape, rng):
     manual_seed(0)
     assert gradgradcheck(make(), [Value(rng.normal(size=shape))])
+
+
+def test_an_embedding_inside_a_sequential_gets_integer_ids():
+    """Module calls keep integer arrays as they are (as masks stay masks): token ids reach the
+    Embedding as ids, not as float constants."""
+    model = nn.Sequential(nn.Embedding(10, 3), nn.Flatten(), nn.Linear(6, 2))
+    ids = np.array([[1, 2], [3, 4]])
+    out = model(ids)
+    assert out.shape == (2, 2)
+    np.testing.assert_array_equal(model[0](ids).data, model[0].weight.data[ids])
+    out.sum().backward()
+    assert model[0].weight.grad[[1, 2, 3, 4]].any() and not model[0].weight.grad[[0, 5]].any()
