@@ -8,8 +8,8 @@ records in reverse (see backprop.py).
 
 This module is the bottom of the engine and imports nothing above it. It knows
 the primitives by name only: `PRIMITIVES` is the op table, filled in by ops.py
-as each entry is defined; `backward_walk` and `numpy_dispatch` are filled in by
-backprop.py and numpy_api.py.
+as each entry is defined; `backward_walk`, `numpy_dispatch` and `METHODS` are
+filled in by backprop.py and numpy_api.py.
 """
 import builtins
 import numbers
@@ -23,7 +23,7 @@ from .scopes import _state as _scopes
 PRIMITIVES = {}        # op name -> Primitive (ops.py adds every entry)
 backward_walk = None   # backprop.backward (set by backprop.py)
 numpy_dispatch = None  # numpy_api.dispatch: numpy's functions on values (set by numpy_api.py)
-METHODS = {}           # PyTorch-named methods written in numpy_ops.py (VALUE_METHODS, set there)
+METHODS = {}           # PyTorch-named methods of numpy_ops.py (VALUE_METHODS; set by numpy_api.py)
 
 
 class Primitive:
