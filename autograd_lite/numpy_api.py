@@ -139,12 +139,12 @@ def dispatch(function, args, kwargs):
         name = f"{ufunc.__name__}.{method}"
         implementation = UFUNC_METHODS.get(function)
     else:
-        name = getattr(function, "__name__", None) or repr(function)
-        implementation = FUNCTIONS.get(function) or UFUNCS.get(function)
-        if implementation is None and isinstance(function, np.ufunc) and name in value_module.PRIMITIVES:
-            implementation = getattr(ops, name, None) or FUNCTIONS.get(function)
         if function in DATA_QUERIES:
             return function(*[_data(a) for a in args], **kwargs)
+        name = getattr(function, "__name__", None) or repr(function)
+        implementation = FUNCTIONS.get(function) or UFUNCS.get(function)
+        if implementation is None and isinstance(function, np.ufunc):  # np.tanh: ops.tanh
+            implementation = getattr(ops, name, None)
     if implementation is None:
         hint = INSTEAD.get(function if not isinstance(function, tuple) else None,
                            "use .data for a constant (no gradient), or an op from the "
