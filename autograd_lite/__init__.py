@@ -7,7 +7,7 @@
     x.grad  # array([2., 4., 6.])
 
 The layers, bottom to top (each module imports only those below it):
-grad_mode, anomaly, scopes, versions -> value (the type, `apply`) -> ops (the
+grad_mode, anomaly, scopes, side_effects, versions -> value (the type, `apply`) -> ops (the
 op table) -> backprop (backward, grad) -> functional -> numpy_api (numpy's functions
 on values) -> tools (numerical, hand_gradients, graph_picture, gradient_plot, func).
 """
@@ -24,6 +24,7 @@ from .hand_gradients import GradientReport, check_gradients
 from .numerical import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from . import numpy_api  # noqa: F401  numpy's own functions on values: np.tanh(v), np.dot(W, v)
 from .scopes import scope
+from .side_effects import side_effect
 from .seeding import default_generator, manual_seed
 from .value import Value
 from .compile import CompiledFunction, compile  # noqa: A001  trace once, replay as NumPy
@@ -35,6 +36,7 @@ __all__ = [
     "Value", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
     "is_grad_enabled", "gradcheck", "gradgradcheck", "numerical_grad", "GradcheckError",
     "detect_anomaly", "AnomalyError", "manual_seed", "default_generator", "scope",
+    "side_effect",
     "concatenate", "stack", "where", "maximum", "minimum", "linear", "softmax", "log_softmax",
     "conv2d", "max_pool2d",
     "check_gradients", "GradientReport",

@@ -67,11 +67,13 @@ class Program:
     ("node", n) op n's output; ("const", c) constant c; ("draw", d) the d-th random draw
     (`draws[d]` is its shape).
     `args[p]` is the display name of argument p when it is an array read as given (else
-    None); `outputs` are op indices."""
+    None); `outputs` are op indices; `effects` the side effects, (update, refs, options) each,
+    made after the last op they read."""
 
-    def __init__(self, args, arg_shapes, leaves, constants, draws, ops, outputs):
+    def __init__(self, args, arg_shapes, leaves, constants, draws, ops, outputs, effects=()):
         self.args, self.arg_shapes, self.leaves = args, arg_shapes, leaves
         self.constants, self.draws, self.ops, self.outputs = constants, draws, ops, outputs
+        self.effects = list(effects)
         for op in ops:
             op.needs_grad = any(self.needs_grad(ref) for ref in op.inputs)
 
@@ -92,6 +94,11 @@ class Program:
         if kind == "draw":
             return self.draws[i]
         return np.shape(self.constants[i])
+
+    def effects_after(self, n):
+        """The side effects made right after op n (n = -1: before the first op)."""
+        return [effect for effect in self.effects
+                if max((i for kind, i in effect[1] if kind == "node"), default=-1) == n]
 
     def reachable(self, output):
         """The ops a gradient from op `output` reaches (through inputs that need grad), last first."""
@@ -173,6 +180,7 @@ def _forward_lines(program, names, saved):
     leaves = "".join(f", l{j}" for j in range(len(program.leaves)))
     lines = [f"def forward(tape{leaves}):"]
     used_args = sorted({ref[1] for op in program.ops for ref in op.inputs if ref[0] == "arg"}
+                       | {ref[1] for _, refs, _ in program.effects for ref in refs if ref[0] == "arg"}
                        | {v.ref[1] for op in program.ops for v in _arg_data(op.options)
                           if v.ref[0] == "arg"})
     if used_args:
@@ -180,10 +188,15 @@ def _forward_lines(program, names, saved):
         lines += [f"    a{p} = args[{p}]" for p in used_args]
     for d in range(len(program.draws)):
         lines.append(f"    d{d} = tape.draw({d})")
-    for n, op in enumerate(program.ops):
-        forward = names(op.prim.forward, f"F{n}_")
-        inputs = [_fused_input(ref, names, program) for ref in op.inputs]
-        lines.append(f"    v{n} = {_call(forward, inputs, op.options, names, program)}  # {op.prim.name}")
+    for n, op in [(-1, None)] + list(enumerate(program.ops)):
+        if op is not None:
+            forward = names(op.prim.forward, f"F{n}_")
+            inputs = [_fused_input(ref, names, program) for ref in op.inputs]
+            lines.append(f"    v{n} = {_call(forward, inputs, op.options, names, program)}  # {op.prim.name}")
+        for update, refs, options in program.effects_after(n):
+            inputs = [_fused_input(ref, names, program) for ref in refs]
+            lines.append(f"    if tape.effects:  # side effect")
+            lines.append(f"        {_call(names(update, 'E'), inputs, options, names, program)}")
     lines.append(f"    tape.saved = ({''.join(_fused_var(r) + ', ' for r in saved)})")
     outputs = [f"v{n}" for n in program.outputs]
     if len(outputs) > 1:
@@ -551,6 +564,15 @@ def numpy_source(program, fn_name="fn"):
     lines += [f"def forward({', '.join(params)}):",
               f'    """The traced forward of {fn_name}: one line per op."""']
     scope = None
+
+    def effects_after(n):  # written as comments: they change a layer's state, not the gradients
+        for update, refs, options in program.effects_after(n):
+            parts = [expr(ref) for ref in refs] + [f"{k}={_inline(v, names) or '...'}"
+                                                  for k, v in options.items()]
+            lines.append(f"    # then {getattr(update, '__qualname__', 'a side effect')}"
+                         f"({', '.join(parts)}) updates the layer's state")
+
+    effects_after(-1)
     for n, op in enumerate(program.ops):
         shapes = [program.shape(ref) for ref in op.inputs]
         c = _Context([expr(ref) for ref in op.inputs], op.options, shapes, op.shape)
@@ -563,6 +585,7 @@ def numpy_source(program, fn_name="fn"):
             lines.append(f"    # {op.label}")
         scope = op.label
         lines.append(f"    {names[('node', n)]} = {text}")
+        effects_after(n)
     kept = [names[("node", n)] for n in range(len(program.ops))]
     outputs = [names[("node", n)] for n in program.outputs]
     lines.append(f"    return {', '.join(outputs) if len(outputs) > 1 else outputs[0]}, "

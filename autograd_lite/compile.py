@@ -24,8 +24,9 @@ the same layers, parameters and buffers in the same train/eval mode, and every
 leaf has its traced shape; otherwise it traces again.
 
 What a trace cannot follow makes `fn` run eagerly (with a warning saying why),
-found while tracing: a layer that changes its buffers outside ops (BatchNorm's
-running statistics in training), random numbers other than `Dropout`'s masks
+found while tracing: a layer that changes its buffers other than through
+`side_effect` (BatchNorm's running statistics use it: a replay makes the update
+again with its own arrays), random numbers other than `Dropout`'s masks
 (those are drawn anew on every replay, by the layer itself), array constants
 that change with the data (ELU's `where(x.data > 0, ...)`: the function runs
 again on shuffled and on scaled inputs to see), gradient hooks inside it,
@@ -44,7 +45,7 @@ import weakref
 
 import numpy as np
 
-from . import anomaly, backprop, codegen, hooks, seeding, versions
+from . import anomaly, backprop, codegen, hooks, seeding, side_effects, versions
 from .backprop import grad as _grad
 from .grad_mode import _state as _grad_mode, enable_grad, no_grad
 from .ops import primitive
@@ -348,16 +349,18 @@ def _same(a, b):
 
 
 class _Buffers:
-    """The modules' buffers before a trace: a copy of each, to see and undo changes."""
+    """The modules' buffers now: a copy of each, to see and undo changes."""
 
     def __init__(self, modules):
         self.saved = [(m, name, array, np.array(array)) for m in modules
                       for name, array in m._buffers.items() if array is not None]
 
-    def changed(self):
+    def changed(self, updating=()):
+        """The buffers changed since, except those of the modules (ids) in `updating`, whose
+        side effects a replay makes again."""
         return [f"{type(m).__name__}.{name}" + (f" (layer '{m._qualname}')" if m._qualname else "")
-                for m, name, array, copy in self.saved
-                if m._buffers.get(name) is not array or not np.array_equal(array, copy, equal_nan=True)]
+                for m, name, array, copy in self.saved if id(m) not in updating and (
+                    m._buffers.get(name) is not array or not np.array_equal(array, copy, equal_nan=True))]
 
     def restore(self):
         for m, name, array, copy in self.saved:
@@ -370,13 +373,23 @@ class _Eager(Exception):
     """Raised while tracing: fn must run eagerly, for the reason given."""
 
 
-def _run_recorded(fn, args, names):
-    """fn on stand-ins, recording: (result, stand-ins)."""
+def _run_recorded(fn, args, names, effects=None):
+    """fn on stand-ins, recording: (result, stand-ins). The side effects it makes are added to
+    the list `effects` (when given)."""
     stand_ins = [_stand_in(a) for a in args]
     positional = len(args) - len(names)
-    with enable_grad():
-        result = fn(*stand_ins[:positional], **dict(zip(names, stand_ins[positional:])))
+    outer, side_effects.recording = side_effects.recording, effects
+    try:
+        with enable_grad():
+            result = fn(*stand_ins[:positional], **dict(zip(names, stand_ins[positional:])))
+    finally:
+        side_effects.recording = outer
     return result, stand_ins
+
+
+def _updating(effects):
+    """The ids of the modules whose side effects (bound methods) a trace replays."""
+    return {id(update.__self__) for update, _, _ in effects if hasattr(update, "__self__")}
 
 
 def _outputs(result):
@@ -426,9 +439,9 @@ def _trace(compiled, args, names):
     modules = _tree(roots)
     generators = _generators(modules)
     before, buffers = _states(generators), _Buffers(modules)
-    start = versions.next_number()
+    start, effects = versions.next_number(), []
     try:
-        result, stand_ins = _run_recorded(fn, args, names)
+        result, stand_ins = _run_recorded(fn, args, names, effects)
     except Exception as error:  # (fn's own error, if it fails eagerly too, comes from the rerun)
         buffers.restore()
         _restore_states(generators, before)
@@ -437,15 +450,21 @@ def _trace(compiled, args, names):
         return trace, compiled._eager(args, names, raw=True)
     after = _states(generators)
     try:
-        changed = buffers.changed()
+        changed = buffers.changed(_updating(effects))
         if changed:
             raise _Eager(f"it changes {', '.join(changed)} outside ops, which a trace cannot "
-                         f"replay (in training mode; eval mode compiles)")
+                         f"replay (a layer that updates state from computed values does it "
+                         f"through autograd_lite.side_effect)")
         outputs, structure = _outputs(result)
-        trace = Trace(compiled, args, names, roots, modules, outputs, structure, stand_ins, start)
+        trace = Trace(compiled, args, names, roots, modules, outputs, structure, stand_ins, start,
+                      effects)
         if trace.has_array_constants:
-            _same_constants_on_other_data(fn, args, names, outputs, stand_ins,
-                                          lambda: _restore_states(generators, before))
+            updated = _Buffers(modules)  # (the reruns make the side effects again: undone after)
+            try:
+                _same_constants_on_other_data(fn, args, names, outputs, stand_ins,
+                                              lambda: _restore_states(generators, before))
+            finally:
+                updated.restore()
         trace.check_draws(generators, before, after)
     except _Eager as why:
         trace = Trace.eager(str(why), _guard(roots, modules, [], buffers=False))
@@ -520,11 +539,13 @@ class Trace:
     """One traced call of fn: its program, the code generated from it (on the first replay),
     and `guard()`, true while a call may replay it. `program` is None where fn runs eagerly."""
 
-    def __init__(self, compiled, args, names, roots, modules, outputs, structure, stand_ins, start):
+    def __init__(self, compiled, args, names, roots, modules, outputs, structure, stand_ins, start,
+                 effects):
         self.program = self.readable = self.forward = self.eager_reason = None
         self.checks_left, self.structure = compiled.check, structure
         self.label = f"compiled({compiled.__name__})#{next(_labels)}"
-        ops = _recorded_ops(outputs)
+        ops = _recorded_ops(outputs + [v for _, values, _ in effects for v in values
+                                       if isinstance(v, Value)])
         if len(ops) > MAX_OPS:
             raise _Eager(f"its trace has {len(ops)} ops (more than compile.MAX_OPS = {MAX_OPS})")
         if not all(v._record is not None for v in outputs):
@@ -534,19 +555,20 @@ class Trace:
             if value.retains_grad or id(value) in hooks.registered:
                 raise _Eager(f"op '{value.op}' inside it has a gradient hook or retain_grad(), "
                              f"which a replay cannot honour (it makes no such value)")
-        modules = modules + _unnamed_modules(ops, modules)
-        self._build_program(compiled, args, names, ops, outputs, stand_ins, start)
+        modules = self.modules = modules + _unnamed_modules(ops, modules)
+        self._build_program(compiled, args, names, ops, outputs, stand_ins, start, effects)
         leaves = [(value, leaf) for value, leaf in zip(self.leaves, self.program.leaves)
                   if value is not None]
         for stand_in in stand_ins:  # (the first call's backward needs no gradient for these)
             if isinstance(stand_in, Value) and stand_in._record is None and all(
                     stand_in is not a for a in args):
                 stand_in._requires_grad = False
-        self.guard = functools.partial(self._first_guard, _guard_source(roots, modules, leaves))
+        self.guard = functools.partial(self._first_guard, _guard_source(
+            roots, modules, leaves, updating=_updating(effects)))
 
-    def _build_program(self, compiled, args, names, ops, outputs, stand_ins, start):
+    def _build_program(self, compiled, args, names, ops, outputs, stand_ins, start, effects):
         """The program: each op's inputs as refs (see codegen.Program), the leaves it reads,
-        its constants and the Dropout masks it draws."""
+        its constants, the Dropout masks it draws and its side effects."""
         by_arg = {id(s): p for p, s in enumerate(stand_ins) if isinstance(s, Value)}
         data_of = {id(s._data): p for p, s in enumerate(stand_ins) if isinstance(s, Value)}
         arg_names = compiled.argument_names(len(args), names)
@@ -586,31 +608,35 @@ class Trace:
             constants.append(x)
             return ("const", len(constants) - 1)
 
+        def input_ref(x, seen, user):
+            """The ref of input `x` (the array `seen` when it ran) of `user`, an op or a side effect."""
+            if isinstance(x, Value):
+                if id(x) in index_of:
+                    return ("node", index_of[id(x)])
+                if id(x) in by_arg or x._requires_grad or x._number < start:
+                    return leaf_ref(x)
+                if any(np.may_share_memory(x._data, s._data) for s in stand_ins
+                       if isinstance(s, Value)):
+                    raise _Eager(f"{user} reads a value computed from an integer or boolean "
+                                 f"argument, which is not recorded")
+                return constant(x._data)  # made inside fn from constants only: a constant
+            if isinstance(x, np.ndarray) and id(x) in data_of:
+                return data_ref(data_of[id(x)])
+            return constant(seen)
+
         program_ops = []
         for value in ops:
             record = value._record
             refs = []
             for i, (x, seen) in enumerate(zip(record.inputs, record.saved)):
-                if isinstance(x, Value):
-                    if id(x) in index_of:
-                        refs.append(("node", index_of[id(x)]))
-                    elif id(x) in by_arg or x._requires_grad or x._number < start:
-                        refs.append(leaf_ref(x))
-                    elif any(np.may_share_memory(x._data, s._data) for s in stand_ins
-                             if isinstance(s, Value)):
-                        raise _Eager(f"op '{record.primitive.name}' reads a value computed from "
-                                     f"an integer or boolean argument, which is not recorded")
-                    else:  # made inside fn from constants only: a constant
-                        refs.append(constant(x._data))
-                elif isinstance(x, np.ndarray) and id(x) in data_of:
-                    refs.append(data_ref(data_of[id(x)]))
-                elif i == 1 and record.primitive.name == "mul" and _is_dropout(value, dropout):
+                if i == 1 and record.primitive.name == "mul" and not isinstance(x, Value) \
+                        and id(x) not in data_of and _is_dropout(value, dropout):
                     draws.append(_dropout_draw(_module_of(value.scope), np.shape(seen),
                                                np.asarray(seen).dtype))
                     masks.append(np.asarray(seen))
                     refs.append(("draw", len(draws) - 1))
                 else:
-                    refs.append(constant(seen))
+                    refs.append(input_ref(x, seen, f"op '{record.primitive.name}'"))
             label = value.scope.name if value.scope is not None else None
             options = {k: option(v) for k, v in record.options.items()}
             program_ops.append(codegen.Op(record.primitive, refs, options, value._data.shape,
@@ -618,7 +644,9 @@ class Trace:
         self.program = codegen.Program(
             [arg_names[p] if a.__class__ is np.ndarray else None for p, a in enumerate(args)],
             [np.shape(a) for a in args], leaves, constants, [m.shape for m in masks],
-            program_ops, [index_of[id(v)] for v in outputs])
+            program_ops, [index_of[id(v)] for v in outputs],
+            [(update, [input_ref(v, getattr(v, "_data", v), "a side effect") for v in values],
+              {k: option(v) for k, v in options.items()}) for update, values, options in effects])
         self.has_array_constants = any(isinstance(c, np.ndarray) for c in constants) or any(
             _has_array(v) for op in program_ops for v in op.options.values())
         for j, _ in self.value_args:  # (a call's own arguments: not kept past the call)
@@ -722,12 +750,14 @@ class Trace:
         at the first op whose output differs."""
         generators = _generators([])
         generators += [draw.module_rng for draw in self.draws if draw.module_rng is not None]
-        before = _states(generators)
+        before, buffers_before = _states(generators), _Buffers(self.modules)
         result, tape = self.run(args)
-        after = _states(generators)
+        after, buffers_after = _states(generators), _Buffers(self.modules)
         _restore_states(generators, before)
+        buffers_before.restore()  # (the eager run makes the side effects again, from the start)
         eager_result, _ = _run_recorded(compiled.fn, args, names)
         _restore_states(generators, after)
+        buffers_after.restore()
         eager_ops = _recorded_ops(_outputs(eager_result)[0])
         leaves = [self.leaf_data(args, j) for j in range(len(self.leaves))]
         replayed = _values(self, tape, lambda prim, *a, **o: prim.forward(*a, **o), leaves)
@@ -854,10 +884,10 @@ class _Tape:
     """One call's replay: its arguments, the arrays backward needs (`saved`, dropped by the
     backward), the other outputs, the random masks it drew, and gradients being handed out."""
 
-    __slots__ = ("trace", "args", "saved", "outputs", "masks", "cache")
+    __slots__ = ("trace", "args", "saved", "outputs", "masks", "cache", "effects")
 
     def __init__(self, trace, args):
-        self.trace, self.args = trace, args
+        self.trace, self.args, self.effects = trace, args, True
         self.saved = self.outputs = self.masks = self.cache = None
 
     def draw(self, d):
@@ -870,7 +900,9 @@ class _Tape:
         return mask
 
     def recompute(self, leaves):
-        """The forward again, for a second backward (retain_graph=True); the same masks."""
+        """The forward again, for a second backward (retain_graph=True); the same masks, and
+        not the side effects (made once, by the call)."""
+        self.effects = False
         self.trace.forward(self, *leaves)
         return self.saved
 
@@ -949,8 +981,9 @@ def _guard(roots, modules, leaves, buffers=True):
     return _compiled_guard(*_guard_source(roots, modules, leaves, buffers))
 
 
-def _guard_source(roots, modules, leaves, buffers=True):
-    """(source, constants) of the guard of the state now (the compiling can wait)."""
+def _guard_source(roots, modules, leaves, buffers=True, updating=()):
+    """(source, constants) of the guard of the state now (the compiling can wait). The buffers
+    of the modules in `updating` (ids) are not checked: the trace's side effects change them."""
     names = codegen._Names()
     conditions = []
     for how, root in roots:
@@ -965,7 +998,7 @@ def _guard_source(roots, modules, leaves, buffers=True):
         conditions.append(f"{M}.training is {bool(m.training)}")
         if m._modules:
             conditions.append(f"len({M}._modules) == {len(m._modules)}")
-        for registry in ("_modules", "_parameters", "_buffers")[:3 if buffers else 2]:
+        for registry in ("_modules", "_parameters", "_buffers")[:3 if buffers and id(m) not in updating else 2]:
             for key, member in getattr(m, registry).items():
                 target = "None" if member is None else names(member)
                 conditions.append(f"{M}.{registry}.get({key!r}) is {target}")

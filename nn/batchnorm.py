@@ -16,6 +16,8 @@ import numbers
 
 import numpy as np
 
+from autograd_lite import side_effect
+
 from .module import Module, Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
@@ -60,8 +62,8 @@ class _BatchNorm(Module):
                 raise ValueError(f"{self._describe()}: expected more than 1 value per channel "
                                  f"when training, got input of shape {x.shape}")
             y, mean, var = _normalize(x, axes, self.eps)
-            if self.training and self.track_running_stats:
-                self._update_running_stats(mean.data.reshape(-1), var.data.reshape(-1), count)
+            if self.training and self.track_running_stats:  # (replayed by compile on every call)
+                side_effect(self._update_running_stats, mean, var, count=count)
         else:
             mean = self.running_mean.reshape(channel).astype(x.dtype, copy=False)
             var = self.running_var.reshape(channel).astype(x.dtype, copy=False)
@@ -76,6 +78,8 @@ class _BatchNorm(Module):
         return self._named(f"{type(self).__name__}({self.num_features})")
 
     def _update_running_stats(self, mean, biased_var, count):
+        """running = (1 - momentum) * running + momentum * batch statistic (new arrays)."""
+        mean, biased_var = mean.reshape(-1), biased_var.reshape(-1)
         self.num_batches_tracked = self.num_batches_tracked + 1
         factor = 1.0 / self.num_batches_tracked if self.momentum is None else self.momentum
         unbiased_var = biased_var * count / (count - 1)

@@ -150,16 +150,21 @@ class Optimizer:
                 loss = closure()
         updated = False
         for group in self.param_groups:
+            maximize = group.get("maximize")
             for p in group["params"]:
-                if p.grad is None:
+                grad = p.grad
+                if grad is None:
                     continue
-                grad = np.asarray(p.grad)
+                if grad.__class__ is not np.ndarray:
+                    grad = np.asarray(grad)
                 if grad.shape != p.shape:
                     raise RuntimeError(f"{type(self).__name__}: gradient of shape {grad.shape} "
                                        f"for a parameter of shape {p.shape}")
-                state = self.state.setdefault(p, {"step": 0})
+                state = self.state.get(p)
+                if state is None:
+                    state = self.state[p] = {"step": 0}
                 state["step"] += 1
-                self._update(p, -grad if group.get("maximize") else grad, state, group)
+                self._update(p, -grad if maximize else grad, state, group)
                 updated = True
         if not updated:
             count = sum(len(group["params"]) for group in self.param_groups)

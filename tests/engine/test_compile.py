@@ -186,6 +186,8 @@ LAYERS = {  # name -> (layer, input shape or a maker of numpy inputs)
     "Dropout": (lambda: nn.Dropout(0.3), (4, 6)),
     "BatchNorm1d (eval)": (lambda: nn.BatchNorm1d(3).eval(), (6, 3)),
     "BatchNorm2d (eval)": (lambda: nn.BatchNorm2d(3).eval(), (4, 3, 2, 2)),
+    "BatchNorm1d (training)": (lambda: nn.BatchNorm1d(3), (6, 3)),
+    "BatchNorm2d (training, momentum=None)": (lambda: nn.BatchNorm2d(3, momentum=None), (4, 3, 2, 2)),
     "LayerNorm": (lambda: nn.LayerNorm(4), (3, 4)),
     "RNN": (lambda: nn.RNN(3, 4, num_layers=2), (5, 2, 3)),
     "RNN relu, batch_first": (lambda: nn.RNN(3, 4, nonlinearity="relu", batch_first=True), (2, 5, 3)),
@@ -238,6 +240,7 @@ def test_every_layer_gives_eager_outputs_and_gradients(name, rng):
         assert_same(grads(layer.parameters()), grads(twin.parameters()))
         if isinstance(mine, Value):
             assert_same([mine.grad], [theirs.grad])
+        assert_same(list(layer.state_dict().values()), list(twin.state_dict().values()))
     assert (compiled._last.program is None) == (name in EAGER_LAYERS)
 
 
@@ -354,10 +357,11 @@ def test_batchnorm_updates_running_statistics_in_training_and_compiles_in_eval(r
     bn, twin = nn.BatchNorm1d(3), nn.BatchNorm1d(3)
     compiled = compile(lambda x: (bn(x) * 2.0).sum())
     batches = [rng.standard_normal((6, 3)) for _ in range(3)]
-    with pytest.warns(RuntimeWarning, match="BatchNorm1d.running_mean"):  # training: eager
-        compiled(batches[0])
-    for x in batches[1:]:
-        compiled(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # training replays too: the update is a side effect
+        for x in batches:
+            compiled(x)
+    assert compiled.traces == 1 and compiled._last.program is not None
     for x in batches:
         twin(x)
     assert bn.num_batches_tracked == 3
@@ -374,6 +378,53 @@ def test_batchnorm_updates_running_statistics_in_training_and_compiles_in_eval(r
         assert_same([mine.grad, bn.weight.grad], [theirs.grad, twin.weight.grad])
         bn.zero_grad(), twin.zero_grad()
 
+
+def test_batchnorm_side_effect_is_made_once_per_call(rng):
+    """Once per call: not again for a second backward (retain_graph), nor by check=True's eager
+    run beside the replay; and under no_grad() too, as eager BatchNorm does."""
+    bn, twin = nn.BatchNorm1d(2), nn.BatchNorm1d(2)
+    compiled = compile(lambda x: (bn(x) ** 2).sum(), check=2)
+    batches = [Value(rng.standard_normal((5, 2))) for _ in range(4)]
+    for x in batches[:3]:
+        loss = compiled(x)
+        loss.backward(retain_graph=True)
+        loss.backward()
+        (twin(x.detach()) ** 2).sum()
+    with no_grad():
+        compiled(batches[3]), twin(batches[3])
+    assert bn.num_batches_tracked == twin.num_batches_tracked == 4
+    assert_same([bn.running_mean, bn.running_var], [twin.running_mean, twin.running_var])
+    assert compiled.traces == 1
+
+
+class _RunningPeak(nn.Module):
+    """A layer of a user's own: it keeps the largest activation it has seen, a side effect."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("peak", np.array(-np.inf))
+
+    def forward(self, x):
+        y = x.tanh()
+        ag.side_effect(self._remember, y)
+        return y
+
+    def _remember(self, y):
+        self.peak = np.maximum(self.peak, y.max())
+
+
+def test_a_users_side_effect_is_replayed_and_shown_in_the_source():
+    layer = _RunningPeak()
+    compiled = compile(lambda x: layer(x).sum())
+    peaks = []
+    data = np.array([[0.5, -1.0], [2.0, 0.3]])
+    for scale in (0.1, 1.0, 0.5):
+        compiled(data * scale)
+        peaks.append(float(layer.peak))
+    assert compiled.traces == 1 and compiled._last.program is not None
+    assert peaks[0] < peaks[1] == peaks[2]  # updated by every replay, from that call's data
+    assert "# then _RunningPeak._remember(tanh_0) updates the layer's state" in compiled.source
+    assert "side effect" in compiled.fused_source
 
 # --- the engine around a compiled call -------------------------------------------------------
 def _small(rng):
