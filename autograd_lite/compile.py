@@ -236,14 +236,26 @@ def _stand_in(a):
 
 def _argument_names(fn, count, names):
     """Display names of the arguments: fn's parameter names where it has them."""
+    plain, star = _parameter_names(fn)
+    return [plain[i] if i < len(plain) else f"{star}{i - len(plain)}"
+            for i in range(count - len(names))] + list(names)
+
+
+def _parameter_names(fn):
+    """([fn's positional parameter names], the name of its *args or "arg"), read from its code
+    object (`inspect.signature` costs more than a small step), else from its signature."""
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    if code is not None and not hasattr(fn, "__wrapped__"):  # (a wrapper: its wrapped's names)
+        plain = list(code.co_varnames[:code.co_argcount])[1 if hasattr(fn, "__func__") else 0:]
+        star = (code.co_varnames[code.co_argcount + code.co_kwonlyargcount]
+                if code.co_flags & inspect.CO_VARARGS else "arg")
+        return plain, star
     try:
         params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):
         params = []
     star = next((p.name for p in params if p.kind is p.VAR_POSITIONAL), "arg")
-    plain = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return [plain[i] if i < len(plain) else f"{star}{i - len(plain)}"
-            for i in range(count - len(names))] + list(names)
+    return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)], star
 
 
 # --- the nn modules fn reaches, and their state -----------------------------------------------

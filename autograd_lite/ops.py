@@ -438,18 +438,26 @@ mse_loss = primitive("mse_loss", _mse_forward,
                      lambda g, ans, x, y, reduction: _per_element(g, x, reduction) * (2.0 * (y - x)))
 
 
+def _floored_log(q):
+    """max(log q, -100) of an array, PyTorch's floor in BCELoss (log 0 = -inf, floored)."""
+    with np.errstate(divide="ignore"):
+        return np.maximum(np.log(q), -100.0)
+
+
+@functools.lru_cache(maxsize=8)
+def _smallest_live(dtype):  # above it max(log q, -100) is log q, and 1/q is finite
+    return builtins.max(math.exp(-100.0), float(np.finfo(dtype).tiny))
+
+
 def _live(q):
-    """Where max(log q, -100) follows log q: q above e^-100 and big enough for 1/q to be finite."""
     q = np.asarray(_raw(q))
-    return q > builtins.max(np.exp(-100.0), float(np.finfo(q.dtype).tiny))
+    return q > _smallest_live(q.dtype)
 
 
 def _clamped_log(q):
-    """max(log q, -100), PyTorch's floor in BCELoss; a constant where it does not follow log q."""
-    live, q_raw = _live(q), np.asarray(_raw(q))
-    with np.errstate(divide="ignore"):
-        floor = np.maximum(np.log(q_raw), -100.0).astype(q_raw.dtype)
-    return where(log(where(q, 1.0, cond=live)), floor, cond=live)
+    """`_floored_log` of a value too: log q where it follows log q, else a constant."""
+    live = _live(q)
+    return where(log(where(q, 1.0, cond=live)), _floored_log(np.asarray(_raw(q))), cond=live)
 
 
 def _clamped_log_slope(q):
@@ -459,7 +467,7 @@ def _clamped_log_slope(q):
 
 
 def _bce_forward(p, y, reduction):
-    return _reduce(-(y * _clamped_log(p) + (1 - y) * _clamped_log(1 - p)), reduction)
+    return _reduce(-(y * _floored_log(p) + (1 - y) * _floored_log(1 - p)), reduction)
 
 
 binary_cross_entropy = primitive(
