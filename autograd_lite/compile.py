@@ -390,12 +390,12 @@ def _run_recorded(fn, args, names, effects=None):
     the list `effects` (when given)."""
     stand_ins = [_stand_in(a) for a in args]
     positional = len(args) - len(names)
-    outer, side_effects.recording = side_effects.recording, effects
+    outer, side_effects.state.effects = side_effects.state.effects, effects
     try:
         with enable_grad():
             result = fn(*stand_ins[:positional], **dict(zip(names, stand_ins[positional:])))
     finally:
-        side_effects.recording = outer
+        side_effects.state.effects = outer
     return result, stand_ins
 
 

@@ -13,15 +13,22 @@ written down, so the generated forward calls `update` at the same point with
 the arrays of the replay. `update` gets arrays (never values) and returns
 nothing; it must leave the graph alone (it runs outside recording).
 """
+import threading
+
 from .grad_mode import no_grad
 
-recording = None  # while compile traces: the list (update, values, options) are added to
+
+class _Recording(threading.local):
+    effects = None  # while compile traces on this thread: the list (update, values, options) go to
+
+
+state = _Recording()
 
 
 def side_effect(update, *values, **options):
     """Call `update(*arrays, **options)` with the values' arrays now, and on every replay of a
     compiled function that traced this call."""
-    if recording is not None:
-        recording.append((update, values, options))
+    if state.effects is not None:
+        state.effects.append((update, values, options))
     with no_grad():
         update(*[getattr(v, "_data", v) for v in values], **options)
