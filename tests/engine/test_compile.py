@@ -622,7 +622,8 @@ def test_fit_with_compile_trains_as_eager_fit(rng):
     X, y = rng.standard_normal((40, 3)), rng.integers(0, 3, 40)
     histories, states = [], []
     for compiled in (False, True):
-        model = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Dropout(0.2), nn.Linear(8, 3))
+        model = nn.Sequential(nn.Linear(3, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.2),
+                              nn.Linear(8, 3))
         model.load_state_dict(states[0]) if states else states.append(model.state_dict())
         ag.manual_seed(0)
         histories.append(nn.fit(model, nn.CrossEntropyLoss(), nn.Adam(model.parameters(), lr=0.01),
