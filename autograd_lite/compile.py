@@ -20,8 +20,8 @@ and differentiates that.
 
 A call replays a trace when its arguments have the trace's shapes, dtypes and
 requires_grad (and equal other arguments), the `nn` modules `fn` reaches hold
-the same layers, parameters and buffers in the same train/eval mode, and every
-leaf has its traced shape; otherwise it traces again.
+the same layers, parameters and buffers (with the same contents) in the same
+train/eval mode, and every leaf has its traced shape; otherwise it traces again.
 
 What a trace cannot follow makes `fn` run eagerly (with a warning saying why),
 found while tracing: a layer that changes its buffers other than through
@@ -994,8 +994,10 @@ def _guard(roots, modules, leaves, buffers=True):
 
 
 def _guard_source(roots, modules, leaves, buffers=True, updating=()):
-    """(source, constants) of the guard of the state now (the compiling can wait). The buffers
-    of the modules in `updating` (ids) are not checked: the trace's side effects change them."""
+    """(source, constants) of the guard of the state now (the compiling can wait). A buffer is
+    checked by its contents too (a trace keeps what it read of one, as a constant: BatchNorm's
+    running statistics in eval mode), except those of the modules in `updating` (ids), which
+    the trace's own side effects change and its ops do not read."""
     names = codegen._Names()
     conditions = []
     for how, root in roots:
@@ -1014,6 +1016,8 @@ def _guard_source(roots, modules, leaves, buffers=True, updating=()):
             for key, member in getattr(m, registry).items():
                 target = "None" if member is None else names(member)
                 conditions.append(f"{M}.{registry}.get({key!r}) is {target}")
+                if registry == "_buffers" and member is not None:  # (changed in place?)
+                    conditions.append(f"{target}.tobytes() == {names(member.tobytes())}")
     for value, leaf in leaves:
         L = names(value)
         conditions.append(f"{L}._data.shape == {leaf.shape!r}")

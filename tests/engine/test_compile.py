@@ -379,6 +379,20 @@ def test_batchnorm_updates_running_statistics_in_training_and_compiles_in_eval(r
         bn.zero_grad(), twin.zero_grad()
 
 
+def test_a_buffer_written_in_place_is_seen_in_eval_mode(rng):
+    """In eval mode the trace keeps the running statistics it read; writing them in place (not
+    through `load_state_dict`, which gives new arrays) must retrace, not replay stale ones."""
+    bn = nn.BatchNorm1d(3).eval()
+    compiled = compile(lambda x: bn(x).sum())
+    x = rng.standard_normal((4, 3))
+    compiled(x)
+    for change in (lambda: bn.running_mean.__setitem__(..., 5.0),
+                   lambda: bn.running_var.__iadd__(1.0)):
+        change()
+        assert compiled(x).item() == bn(x).sum().item()
+    assert compiled.traces == 3
+
+
 def test_batchnorm_side_effect_is_made_once_per_call(rng):
     """Once per call: not again for a second backward (retain_graph), nor by check=True's eager
     run beside the replay; and under no_grad() too, as eager BatchNorm does."""
