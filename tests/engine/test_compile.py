@@ -295,6 +295,18 @@ def test_parameters_and_arguments_are_read_on_every_call(rng):
     assert compiled.traces == 1
 
 
+def test_data_held_in_a_value_is_read_fresh(rng):
+    """The README's rule: targets that change between calls go in a Value (not a NumPy global)."""
+    model = nn.Linear(3, 1)
+    targets = Value(np.zeros((4, 1)), requires_grad=False)
+    compiled = compile(lambda x: nn.mse_loss(model(x), targets))
+    x = rng.standard_normal((4, 3))
+    compiled(x)
+    targets.data = rng.standard_normal((4, 1))
+    assert compiled(x).item() == nn.mse_loss(model(x), targets).item()
+    assert compiled.traces == 1
+
+
 @pytest.mark.parametrize("change", ["shape", "dtype", "requires_grad", "eval", "new parameter",
                                     "new layer", "rebound global"])
 def test_each_retrace_trigger(change, rng):
