@@ -21,7 +21,9 @@ and differentiates that.
 A call replays a trace when its arguments have the trace's shapes, dtypes and
 requires_grad (and equal other arguments), the `nn` modules `fn` reaches hold
 the same layers, parameters and buffers (with the same contents) in the same
-train/eval mode, and every leaf has its traced shape; otherwise it traces again.
+train/eval mode, the NumPy arrays it reads by name are the same objects (their
+contents are constants of the trace), and every leaf has its traced shape;
+otherwise it traces again.
 
 What a trace cannot follow makes `fn` run eagerly (with a warning saying why),
 found while tracing: a layer that changes its buffers other than through
@@ -264,24 +266,28 @@ def _module_type():
 
 
 def _roots(fn, module_type):
-    """[(how fn reaches it, module)]: the modules in fn's closure, globals, defaults and `self`,
-    looking one level into other objects there. `how` is ("cell", cell), ("global", dict, name),
-    ("attr", object, name) or ("const",) (fn itself, a bound method's module, a default)."""
+    """[(how fn reaches it, module or array)]: the modules in fn's closure, globals, defaults and
+    `self`, looking one level into other objects there, and the NumPy arrays it reads by name
+    there (a trace keeps their contents as constants; the guard sees one rebound). `how` is
+    ("cell", cell), ("global", dict, name), ("attr", object, name) or ("const",) (fn itself,
+    a bound method's module, a default)."""
     found, seen = [], set()
 
+    def add(how, obj):
+        if id(obj) not in seen:
+            seen.add(id(obj))
+            found.append((how, obj))
+
     def consider(obj, how, depth):
-        if isinstance(obj, module_type):
-            if id(obj) not in seen:
-                seen.add(id(obj))
-                found.append((how, obj))
+        if isinstance(obj, module_type) or isinstance(obj, np.ndarray) and how[0] != "const":
+            add(how, obj)
         elif inspect.isfunction(obj) or inspect.ismethod(obj):
             visit(obj, depth + 1)
         elif depth == 0 and hasattr(obj, "__dict__") and not isinstance(obj, type) \
                 and not inspect.ismodule(obj):
             for name, value in list(vars(obj).items()):
-                if isinstance(value, module_type) and id(value) not in seen:
-                    seen.add(id(value))
-                    found.append((("attr", obj, name), value))
+                if isinstance(value, (module_type, np.ndarray)):
+                    add(("attr", obj, name), value)
 
     def visit(f, depth):
         if depth > 3 or ("f", id(f)) in seen:
@@ -315,7 +321,7 @@ def _tree(roots):
     """Every module under the roots, each once."""
     modules, seen = [], set()
     for _, root in roots:
-        for module in root.modules():
+        for module in () if isinstance(root, np.ndarray) else root.modules():
             if id(module) not in seen:
                 seen.add(id(module))
                 modules.append(module)
@@ -446,8 +452,7 @@ def _trace(compiled, args, names):
     traced run's own; where fn must run eagerly, the state the run changed is put back and fn
     runs again, eagerly."""
     fn, recording = compiled.fn, _grad_mode.enabled
-    module_type = _module_type()
-    roots = _roots(fn, module_type) if module_type is not None else []
+    roots = _roots(fn, _module_type() or ())  # (without nn imported: the arrays only)
     modules = _tree(roots)
     generators = _generators(modules)
     before, buffers = _states(generators), _Buffers(modules)

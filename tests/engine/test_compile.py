@@ -295,6 +295,22 @@ def test_parameters_and_arguments_are_read_on_every_call(rng):
     assert compiled.traces == 1
 
 
+_targets = None
+
+
+def test_a_numpy_global_rebound_retraces(rng):
+    """A NumPy array fn reads by name is a constant of the trace; binding the name to another
+    array traces again (as rebinding a layer does) instead of replaying the old contents."""
+    global _targets
+    model, x = nn.Linear(3, 1), rng.standard_normal((4, 3))
+    _targets = np.zeros((4, 1))
+    compiled = compile(lambda x: nn.mse_loss(model(x), _targets))
+    compiled(x)
+    _targets = rng.standard_normal((4, 1))
+    assert compiled(x).item() == nn.mse_loss(model(x), _targets).item()
+    assert compiled.traces == 2
+
+
 def test_data_held_in_a_value_is_read_fresh(rng):
     """The README's rule: targets that change between calls go in a Value (not a NumPy global)."""
     model = nn.Linear(3, 1)
