@@ -20,10 +20,10 @@ and differentiates that.
 
 A call replays a trace when its arguments have the trace's shapes, dtypes and
 requires_grad (and equal other arguments), the `nn` modules `fn` reaches hold
-the same layers, parameters and buffers (with the same contents) in the same
-train/eval mode, the NumPy arrays it reads by name are the same objects (their
-contents are constants of the trace), and every leaf has its traced shape;
-otherwise it traces again.
+the same layers, parameters, buffers (with the same contents), settings and
+hooks in the same train/eval mode, the NumPy arrays it reads by name are the
+same objects (their contents are constants of the trace), and every leaf has
+its traced shape; otherwise it traces again.
 
 What a trace cannot follow makes `fn` run eagerly (with a warning saying why),
 found while tracing: a layer that changes its buffers other than through
@@ -41,6 +41,7 @@ import builtins
 import functools
 import inspect
 import itertools
+import keyword
 import sys
 import warnings
 import weakref
@@ -140,7 +141,8 @@ class CompiledFunction:
         return sum(len(t) for t in self._traces.values())
 
     def reset(self):
-        """Forget every trace: the next call traces again (after changing a layer's settings)."""
+        """Forget every trace: the next call traces again (after changing what no guard sees,
+        such as a NumPy array fn reads, in place)."""
         self._traces.clear()
         self._last = None
 
@@ -1023,6 +1025,7 @@ def _guard_source(roots, modules, leaves, buffers=True, updating=()):
                 conditions.append(f"{M}.{registry}.get({key!r}) is {target}")
                 if registry == "_buffers" and member is not None:  # (changed in place?)
                     conditions.append(f"{target}.tobytes() == {names(member.tobytes())}")
+        conditions += _setting_conditions(m, M, names)
     for value, leaf in leaves:
         L = names(value)
         conditions.append(f"{L}._data.shape == {leaf.shape!r}")
@@ -1033,6 +1036,31 @@ def _guard_source(roots, modules, leaves, buffers=True, updating=()):
     source += (f"    def guard():\n        try:\n            return ({body})\n"
                f"        except Exception:\n            return False\n    return guard\n")
     return source, [obj for _, obj in names.values]
+
+
+def _setting_conditions(m, M, names):
+    """Guard conditions that module m's settings (numbers, strings, flags, such as
+    `LeakyReLU.negative_slope`: constants of a trace) and its hooks (a trace runs none added
+    later) are as now."""
+    conditions = []
+    for key, value in vars(m).items():
+        text = codegen._literal(value) if type(value) in (int, float, str, bool, tuple) else None
+        if text is not None and key.isidentifier() and not keyword.iskeyword(key) \
+                and not key.startswith("_") and key != "training":
+            conditions.append(f"{M}.{key} == {text}")
+    hooks = getattr(m, "_hooks", None)
+    if not hooks and hasattr(m, "_hooks"):
+        conditions.append(f"not {M}._hooks")
+    elif hooks:
+        H = names(hooks)
+        conditions.append(f"{M}._hooks is {H} and "
+                          f"{names(_hook_keys, 'KEYS')}({H}) == {_hook_keys(hooks)!r}")
+    return conditions
+
+
+def _hook_keys(hooks):
+    """What a module's hooks object holds: the keys of each of its registries."""
+    return tuple(tuple(registry) for registry in vars(hooks).values())
 
 
 def _compiled_guard(source, constants):

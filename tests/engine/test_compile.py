@@ -295,6 +295,20 @@ def test_parameters_and_arguments_are_read_on_every_call(rng):
     assert compiled.traces == 1
 
 
+def test_a_changed_setting_or_a_new_hook_retraces(rng):
+    """A layer's settings are constants of a trace, and a replay runs no hook added after it:
+    changing either traces again (they gave stale answers silently before)."""
+    linear, act = nn.Linear(2, 1), nn.LeakyReLU(0.2)
+    compiled = compile(lambda x: act(linear(x)).sum())
+    x = -np.abs(rng.standard_normal((3, 2)))
+    compiled(x)
+    handle = linear.register_forward_hook(lambda module, args, out: out * 10.0)
+    for change in (lambda: None, lambda: setattr(act, "negative_slope", 0.5), handle.remove):
+        change()
+        assert compiled(x).item() == act(linear(x)).sum().item()
+    assert compiled.traces == 4
+
+
 _targets = None
 
 
