@@ -268,9 +268,10 @@ def _module_type():
 
 
 def _roots(fn, module_type):
-    """[(how fn reaches it, module or array)]: the modules in fn's closure, globals, defaults and
-    `self`, looking one level into other objects there, and the NumPy arrays it reads by name
-    there (a trace keeps their contents as constants; the guard sees one rebound). `how` is
+    """[(how fn reaches it, module, array or function)]: the modules in fn's closure, globals,
+    defaults and `self`, looking one level into other objects there, and the NumPy arrays and
+    functions it reads by name there (a trace keeps an array's contents as constants, and what
+    a function did: the guard sees a name bound to another one). `how` is
     ("cell", cell), ("global", dict, name), ("attr", object, name) or ("const",) (fn itself,
     a bound method's module, a default)."""
     found, seen = [], set()
@@ -284,6 +285,8 @@ def _roots(fn, module_type):
         if isinstance(obj, module_type) or isinstance(obj, np.ndarray) and how[0] != "const":
             add(how, obj)
         elif inspect.isfunction(obj) or inspect.ismethod(obj):
+            if how[0] != "const":  # (a name bound to another function: its trace is another)
+                add(how, obj)
             visit(obj, depth + 1)
         elif depth == 0 and hasattr(obj, "__dict__") and not isinstance(obj, type) \
                 and not inspect.ismodule(obj):
@@ -323,7 +326,7 @@ def _tree(roots):
     """Every module under the roots, each once."""
     modules, seen = [], set()
     for _, root in roots:
-        for module in () if isinstance(root, np.ndarray) else root.modules():
+        for module in root.modules() if hasattr(root, "modules") else ():
             if id(module) not in seen:
                 seen.add(id(module))
                 modules.append(module)

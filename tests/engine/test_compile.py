@@ -325,6 +325,25 @@ def test_a_numpy_global_rebound_retraces(rng):
     assert compiled.traces == 2
 
 
+def _penalty(out):
+    return (out * out).sum()
+
+
+def test_a_function_name_rebound_retraces(rng):
+    """fn's trace holds what the functions it calls did; binding a name fn calls to another
+    function traces again."""
+    global _penalty
+    model, x = nn.Linear(3, 1), rng.standard_normal((4, 3))
+    compiled = compile(lambda x: _penalty(model(x)))
+    compiled(x)
+    original, _penalty = _penalty, lambda out: out.sum() * 100.0
+    try:
+        assert compiled(x).item() == _penalty(model(x)).item()
+        assert compiled.traces == 2
+    finally:
+        _penalty = original
+
+
 def test_data_held_in_a_value_is_read_fresh(rng):
     """The README's rule: targets that change between calls go in a Value (not a NumPy global)."""
     model = nn.Linear(3, 1)
