@@ -60,6 +60,7 @@ MAX_OPS = 20_000       # a bigger trace runs eagerly: writing and compiling it c
 CHECK_CALLS = 3        # check=True compares this many replays of each trace with eager runs
 TRACES_PER_SHAPE = 4   # traces kept per argument signature (train and eval, say)
 _labels = itertools.count()
+_SETTINGS = (int, float, str, bool, tuple)  # constants a guard compares by value (when literal)
 _FAILS = "it fails on Value arguments"
 
 
@@ -270,19 +271,21 @@ def _module_type():
 def _roots(fn, module_type):
     """[(how fn reaches it, module, array or function)]: the modules in fn's closure, globals,
     defaults and `self`, looking one level into other objects there, and the NumPy arrays and
-    functions it reads by name there (a trace keeps an array's contents as constants, and what
-    a function did: the guard sees a name bound to another one). `how` is
+    functions it reads by name there, and the numbers and strings (a trace keeps these as
+    constants, and what a function did: the guard sees a name bound to another one). `how` is
     ("cell", cell), ("global", dict, name), ("attr", object, name) or ("const",) (fn itself,
     a bound method's module, a default)."""
     found, seen = [], set()
 
-    def add(how, obj):
-        if id(obj) not in seen:
-            seen.add(id(obj))
+    def add(how, obj):  # (once per way of reaching it: each name is guarded)
+        key = ("const", id(obj)) if how[0] == "const" else (how[0], id(how[1])) + how[2:]
+        if key not in seen:
+            seen.add(key)
             found.append((how, obj))
 
     def consider(obj, how, depth):
-        if isinstance(obj, module_type) or isinstance(obj, np.ndarray) and how[0] != "const":
+        if isinstance(obj, module_type) or how[0] != "const" and (
+                isinstance(obj, np.ndarray) or type(obj) in _SETTINGS and codegen._literal(obj)):
             add(how, obj)
         elif inspect.isfunction(obj) or inspect.ismethod(obj):
             if how[0] != "const":  # (a name bound to another function: its trace is another)
@@ -291,7 +294,8 @@ def _roots(fn, module_type):
         elif depth == 0 and hasattr(obj, "__dict__") and not isinstance(obj, type) \
                 and not inspect.ismodule(obj):
             for name, value in list(vars(obj).items()):
-                if isinstance(value, (module_type, np.ndarray)):
+                if isinstance(value, (module_type, np.ndarray)) or type(value) in _SETTINGS \
+                        and codegen._literal(value):
                     add(("attr", obj, name), value)
 
     def visit(f, depth):
@@ -1011,12 +1015,13 @@ def _guard_source(roots, modules, leaves, buffers=True, updating=()):
     names = codegen._Names()
     conditions = []
     for how, root in roots:
+        same = f"== {codegen._literal(root)}" if type(root) in _SETTINGS else f"is {names(root)}"
         if how[0] == "cell":
-            conditions.append(f"{names(how[1])}.cell_contents is {names(root)}")
+            conditions.append(f"{names(how[1])}.cell_contents {same}")
         elif how[0] == "global":
-            conditions.append(f"{names(how[1])}.get({how[2]!r}) is {names(root)}")
+            conditions.append(f"{names(how[1])}.get({how[2]!r}) {same}")
         elif how[0] == "attr":
-            conditions.append(f"{names(how[1])}.__dict__.get({how[2]!r}) is {names(root)}")
+            conditions.append(f"{names(how[1])}.__dict__.get({how[2]!r}) {same}")
     for m in modules:
         M = names(m)
         conditions.append(f"{M}.training is {bool(m.training)}")
@@ -1047,7 +1052,7 @@ def _setting_conditions(m, M, names):
     later) are as now."""
     conditions = []
     for key, value in vars(m).items():
-        text = codegen._literal(value) if type(value) in (int, float, str, bool, tuple) else None
+        text = codegen._literal(value) if type(value) in _SETTINGS else None
         if text is not None and key.isidentifier() and not keyword.iskeyword(key) \
                 and not key.startswith("_") and key != "training":
             conditions.append(f"{M}.{key} == {text}")

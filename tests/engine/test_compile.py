@@ -325,6 +325,20 @@ def test_a_numpy_global_rebound_retraces(rng):
     assert compiled.traces == 2
 
 
+_scale = 2.0
+
+
+def test_a_number_global_rebound_retraces(rng):
+    """A number fn reads by name is a constant of the trace; rebinding it traces again."""
+    global _scale
+    model, x = nn.Linear(3, 1), rng.standard_normal((4, 3))
+    compiled = compile(lambda x: (model(x) * _scale).sum())
+    compiled(x)
+    _scale = 3.0
+    assert compiled(x).item() == (model(x) * _scale).sum().item()
+    assert compiled.traces == 2
+
+
 def _penalty(out):
     return (out * out).sum()
 
