@@ -571,14 +571,21 @@ def test_random_graphs_match_pytorch(program):
     torch = pytest.importorskip("torch", exc_type=ImportError)  # absent or broken: skip
     ours, our_loss = run(Ours(), program)
     theirs, their_loss = run(Torch(torch), program)
+    assert_agrees_with_torch(ours, our_loss, theirs, their_loss, len(program.leaves),
+                             describe(program))
+
+
+def assert_agrees_with_torch(ours, our_loss, theirs, their_loss, leaves, program):
+    """Every value of a program run by both engines agrees, and so does the gradient of each of
+    its first `leaves` values (the leaves) after both losses' backward."""
     for k, (a, b) in enumerate(zip(ours, theirs)):
         np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-10, atol=1e-12,
-                                   err_msg=f"value v{k} of {describe(program)}")
+                                   err_msg=f"value v{k} of {program}")
     our_loss.backward()
     their_loss.backward()
-    for i in range(len(program.leaves)):
+    for i in range(leaves):
         np.testing.assert_allclose(ours[i].grad, theirs[i].grad.numpy(), rtol=1e-9, atol=1e-11,
-                                   err_msg=f"gradient of leaf {i} of {describe(program)}")
+                                   err_msg=f"gradient of leaf {i} of {program}")
 
 
 # --- random networks from nn ------------------------------------------------------------

@@ -23,6 +23,7 @@ from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import test_numpy_ops as cases
+from test_fuzz import assert_agrees_with_torch
 from autograd_lite import Value, gradgradcheck, numerical_grad
 
 MARGIN, LIMIT, MAX_SIZE = 1e-2, 100.0, 200
@@ -262,14 +263,8 @@ def test_random_programs_match_pytorch(program):
     ours, our_loss = run(program, [Value(x) for x in program.leaves])
     theirs, their_loss = run(program, [torch.tensor(x, requires_grad=True) for x in program.leaves],
                              torch)
-    for k, (a, b) in enumerate(zip(ours, theirs)):
-        np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-10, atol=1e-12,
-                                   err_msg=f"value v{k} of\n{describe(program)}")
-    our_loss.backward()
-    their_loss.backward()
-    for i in range(len(program.leaves)):
-        np.testing.assert_allclose(ours[i].grad, theirs[i].grad.numpy(), rtol=1e-9, atol=1e-11,
-                                   err_msg=f"gradient of leaf {i} of\n{describe(program)}")
+    assert_agrees_with_torch(ours, our_loss, theirs, their_loss, len(program.leaves),
+                             "\n" + describe(program))
 
 
 @cases.few(4)

@@ -13,6 +13,7 @@ from hypothesis import given, settings, strategies as st
 
 import nn
 from autograd_lite import Value, gradgradcheck, manual_seed
+from test_layers import check_batch_of_0
 
 
 def test_batchnorm2d_by_hand(rng):
@@ -218,13 +219,7 @@ def test_containers_state_dicts_map_to_pytorchs():
 ], ids=["LSTM", "GRU", "Conv2d-options", "MaxPool2d-options", "AvgPool2d", "AdaptiveAvgPool2d",
         "BatchNorm2d-eval", "LayerNorm", "GELU"])
 def test_new_layers_take_a_batch_of_0(make, shape, expected):
-    module = make()
-    out = module(Value(np.zeros(shape)))
-    out = out[0] if isinstance(out, tuple) else out
-    assert out.shape == expected
-    out.sum().backward()
-    for name, p in module.named_parameters():
-        assert p.grad is not None and not p.grad.any(), name  # no samples: zero gradient
+    check_batch_of_0(make, shape, expected)
     indices, = nn.MaxPool2d(2, return_indices=True)(np.zeros((0, 1, 4, 4)))[1:]
     assert indices.shape == (0, 1, 2, 2) and indices.dtype == np.int64
 

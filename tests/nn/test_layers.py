@@ -470,6 +470,12 @@ def eval_batchnorm():
 ], ids=["Linear", "Conv2d", "MaxPool2d", "Flatten", "BatchNorm1d-eval", "BatchNorm1d-eval-3d",
         "RNN", "RNN-batch-first", "Dropout", "MLP", "small-CNN"])
 def test_layers_take_a_batch_of_0(make, shape, expected):
+    check_batch_of_0(make, shape, expected)
+
+
+def check_batch_of_0(make, shape, expected):
+    """The layer `make()` maps a batch of 0 of `shape` to `expected`, and backward gives zero
+    gradients (no samples) to every parameter."""
     module = make()
     out = module(Value(np.zeros(shape)))
     out = out[0] if isinstance(out, tuple) else out

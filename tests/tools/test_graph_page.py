@@ -19,6 +19,7 @@ import nn
 from autograd_lite import Value, backward_steps, draw_graph, save_graph, show
 from autograd_lite.graph_page import graph_page
 from autograd_lite.graph_picture import format_array
+from test_graph import guide_mlp_loss, single_neuron
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
                                reason="Graphviz's dot program is not installed")
@@ -26,25 +27,13 @@ pytestmark = needs_dot
 
 
 def neuron():
-    """micrograd's neuron y = tanh(b + w1 x1 + w2 x2), as in the README."""
-    x1, x2 = Value(2.0, name="x1"), Value(0.0, name="x2")
-    w1, w2 = Value(-3.0, name="w1"), Value(1.0, name="w2")
-    b = Value(6.8813735870195432, name="b")
-    n = b + w1 * x1 + w2 * x2
-    n.name = "n"
-    y = n.tanh()
-    y.name = "y"
-    return y
+    """micrograd's neuron y = tanh(b + w1 x1 + w2 x2), as in the README (the example's)."""
+    return single_neuron()[0]
 
 
 def mlp_loss():
     """The guide's [2, 4, 4, 1] sigmoid MLP on 8 points: 7 module calls, drawn as clusters."""
-    rng = np.random.default_rng(0)
-    model = nn.MLP([2, 4, 4, 1], activation="sigmoid", output_activation="sigmoid", rng=rng)
-    labels = (rng.random(size=(8, 1)) < 0.5).astype(np.float64)
-    loss = nn.binary_cross_entropy(model(rng.normal(size=(8, 2))), labels)
-    loss.name = "loss"
-    return loss
+    return guide_mlp_loss()[0]
 
 
 def page_data(page_html):
