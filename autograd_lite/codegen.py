@@ -188,20 +188,28 @@ def _forward_lines(program, names, saved):
         lines += [f"    a{p} = args[{p}]" for p in used_args]
     for d in range(len(program.draws)):
         lines.append(f"    d{d} = tape.draw({d})")
-    for n, op in [(-1, None)] + list(enumerate(program.ops)):
-        if op is not None:
-            forward = names(op.prim.forward, f"F{n}_")
-            inputs = [_fused_input(ref, names, program) for ref in op.inputs]
-            lines.append(f"    v{n} = {_call(forward, inputs, op.options, names, program)}  # {op.prim.name}")
-        for update, refs, options in program.effects_after(n):
-            inputs = [_fused_input(ref, names, program) for ref in refs]
-            lines.append(f"    if tape.effects:  # side effect")
-            lines.append(f"        {_call(names(update, 'E'), inputs, options, names, program)}")
+    lines += _effect_lines(program, -1, names)
+    for n, op in enumerate(program.ops):
+        forward = names(op.prim.forward, f"F{n}_")
+        inputs = [_fused_input(ref, names, program) for ref in op.inputs]
+        lines.append(f"    v{n} = {_call(forward, inputs, op.options, names, program)}  # {op.prim.name}")
+        lines += _effect_lines(program, n, names)
     lines.append(f"    tape.saved = ({''.join(_fused_var(r) + ', ' for r in saved)})")
     outputs = [f"v{n}" for n in program.outputs]
     if len(outputs) > 1:
         lines.append(f"    tape.outputs = ({', '.join(outputs)},)")
     lines.append(f"    return {outputs[0]}")
+    return lines
+
+
+def _effect_lines(program, n, names):
+    """The calls of the side effects made after op n (skipped when a second backward runs the
+    forward again)."""
+    lines = []
+    for update, refs, options in program.effects_after(n):
+        inputs = [_fused_input(ref, names, program) for ref in refs]
+        lines += ["    if tape.effects:  # side effect",
+                  f"        {_call(names(update, 'E'), inputs, options, names, program)}"]
     return lines
 
 

@@ -475,15 +475,16 @@ def _trace(compiled, args, names):
                             f"as given", _guard(roots, modules, [], buffers=False))
         return trace, compiled._eager(args, names, raw=True)
     after = _states(generators)
+    updating = _updating(effects)
     try:
-        changed = buffers.changed(_updating(effects))
+        changed = buffers.changed(updating)
         if changed:
             raise _Eager(f"it changes {', '.join(changed)} outside ops, which a trace cannot "
                          f"replay (a layer that updates state from computed values does it "
                          f"through autograd_lite.side_effect)")
         outputs, structure = _outputs(result)
         trace = Trace(compiled, args, names, roots, modules, outputs, structure, stand_ins, start,
-                      effects)
+                      effects, updating)
         if trace.has_array_constants:
             updated = _Buffers(modules)  # (the reruns make the side effects again: undone after)
             try:
@@ -566,7 +567,7 @@ class Trace:
     and `guard()`, true while a call may replay it. `program` is None where fn runs eagerly."""
 
     def __init__(self, compiled, args, names, roots, modules, outputs, structure, stand_ins, start,
-                 effects):
+                 effects, updating):
         self.program = self.readable = self.forward = self.eager_reason = None
         self.checks_left, self.structure = compiled.check, structure
         self.label = f"compiled({compiled.__name__})#{next(_labels)}"
@@ -590,7 +591,7 @@ class Trace:
                     stand_in is not a for a in args):
                 stand_in._requires_grad = False
         self.guard = functools.partial(self._first_guard, _guard_source(
-            roots, modules, leaves, updating=_updating(effects)))
+            roots, modules, leaves, updating=updating))
 
     def _build_program(self, compiled, args, names, ops, outputs, stand_ins, start, effects):
         """The program: each op's inputs as refs (see codegen.Program), the leaves it reads,

@@ -155,8 +155,7 @@ class Optimizer:
                 grad = p.grad
                 if grad is None:
                     continue
-                if grad.__class__ is not np.ndarray:
-                    grad = np.asarray(grad)
+                grad = np.asarray(grad)
                 if grad.shape != p.shape:
                     raise RuntimeError(f"{type(self).__name__}: gradient of shape {grad.shape} "
                                        f"for a parameter of shape {p.shape}")
