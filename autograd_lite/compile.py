@@ -37,7 +37,6 @@ fails on `Value` arguments, and `detect_anomaly()` (always eager). Python
 control flow on data values is not seen: `check=True` runs eagerly beside the
 first replays and raises at the first op that differs.
 """
-import builtins
 import functools
 import inspect
 import itertools

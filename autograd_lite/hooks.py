@@ -39,10 +39,6 @@ def register(value, hook):
     return RemovableHandle(hooks, hook)
 
 
-def has_hooks(value):
-    return bool(_hooks) and bool(registered.get(id(value)))
-
-
 def run(value, grad):
     """`grad` passed through `value`'s hooks in order; a hook returning None keeps it."""
     for hook in list(registered.get(id(value), ())):

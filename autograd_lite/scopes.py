@@ -45,10 +45,6 @@ class Scope:
         return f"<scope {self.name!r}>"
 
 
-def current_scope():
-    """The innermost open `Scope` of this thread, or None."""
-    return _state.current
-
 
 class scope:
     """Context manager: values made inside get `.scope`, a `Scope` named `name`.

@@ -143,7 +143,7 @@ def _value_range(array):
     finite = array[~np.isnan(array)]
     text = f"values in [{finite.min():.4g}, {finite.max():.4g}]" if finite.size else "only"
     nans = int(np.isnan(array).sum())
-    return text + (f" and {nans} NaN" if nans and finite.size else f" NaN" if nans else "")
+    return text + (f" and {nans} NaN" if nans and finite.size else " NaN" if nans else "")
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",

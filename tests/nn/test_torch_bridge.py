@@ -8,7 +8,6 @@ A model built in PyTorch comes over with its dtype, modes and frozen
 parameters; layers and settings we lack are clear errors naming the layer.
 Without PyTorch only the ImportError test runs.
 """
-import inspect
 import sys
 
 import numpy as np

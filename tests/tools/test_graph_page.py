@@ -15,7 +15,6 @@ import shutil
 import numpy as np
 import pytest
 
-import nn
 from autograd_lite import Value, backward_steps, draw_graph, save_graph, show
 from autograd_lite.graph_page import graph_page
 from autograd_lite.graph_picture import format_array
